@@ -1,0 +1,36 @@
+# make run   - set up (first time) and run the pipeline on MNIST
+# make test  - set up (first time) and run the tests
+# Both accept MNIST_DIR=/path/to/the/four/idx/files; without it, `run`
+# downloads MNIST (checksum-verified) and the tests use ../shared/data/mnist
+# when present, or digits they draw themselves.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The project trains with Keras 2 in every process (see trainer_module/keras_choice.py).
+export TF_USE_LEGACY_KERAS := 1
+export MNIST_DIR
+export PYTHON
+
+.PHONY: setup run test lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	touch $@
+
+run: setup
+	$(PY) -m pipeline run $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(ARGS)
+
+# Re-resolve the lock after editing pyproject.toml's dependencies.
+lock: setup
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python $(PY) \
+	  --python-platform x86_64-manylinux_2_31 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) outputs

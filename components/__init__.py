@@ -1,0 +1,1 @@
+"""Custom TFX components: MNIST ingestion and the data-validation gate."""

@@ -1,0 +1,202 @@
+"""Where the four MNIST files come from: a directory the user names, or a
+checksum-verified download into a user cache.
+"""
+import dataclasses
+import hashlib
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from components.mnist_example_gen import idx
+from components.mnist_example_gen.errors import MnistDataError, MnistUnavailableError
+
+# split -> (images file, labels file), without the optional ".gz".
+SPLIT_FILES: Dict[str, Tuple[str, str]] = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "eval": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+# SHA-256 of the decompressed files. Mirrors compress differently, so the
+# checksum is of the content, which every faithful copy shares.
+CANONICAL_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# Public mirrors of the original files, tried in order.
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+LOCAL_COPY_HINT = (
+    "Point the pipeline at a local copy of the four MNIST IDX files: "
+    "set MNIST_DIR=/path/to/mnist (for `make run` too) or pass "
+    "`python -m pipeline run --mnist-dir /path/to/mnist`."
+)
+
+
+@dataclasses.dataclass
+class Split:
+    images: np.ndarray  # uint8 [N, rows, cols]
+    labels: np.ndarray  # uint8 [N]
+
+
+@dataclasses.dataclass
+class Source:
+    """The four files found, with the SHA-256 of their content."""
+
+    directory: str
+    paths: Dict[str, str]  # file stem -> path
+    sha256: Dict[str, str]  # file stem -> content SHA-256
+
+    @property
+    def is_canonical_mnist(self) -> bool:
+        return self.sha256 == CANONICAL_SHA256
+
+    def load(self, split: str) -> Split:
+        images_stem, labels_stem = SPLIT_FILES[split]
+        images = idx.read_idx(self.paths[images_stem], ndim=3)
+        labels = idx.read_idx(self.paths[labels_stem], ndim=1)
+        if len(images) != len(labels):
+            raise MnistDataError(
+                f"{self.paths[images_stem]} holds {len(images)} images but "
+                f"{self.paths[labels_stem]} holds {len(labels)} labels"
+            )
+        return Split(images, labels)
+
+
+def default_cache_dir() -> str:
+    return os.environ.get("MNIST_TFX_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "mnist-tfx", "mnist"
+    )
+
+
+def content_sha256(path: str) -> str:
+    return hashlib.sha256(idx.read_bytes(path)).hexdigest()
+
+
+def locate(directory: str) -> Dict[str, str]:
+    """Finds the four files (each `.gz` or uncompressed) in `directory`."""
+    paths, missing = {}, []
+    for stem in CANONICAL_SHA256:
+        for name in (stem + ".gz", stem):
+            path = os.path.join(directory, name)
+            if tf.io.gfile.exists(path):
+                paths[stem] = path
+                break
+        else:
+            missing.append(stem + "[.gz]")
+    if missing:
+        raise MnistDataError(
+            f"{directory}: missing MNIST file(s) {', '.join(missing)}. "
+            "The directory must hold the four IDX files (train-images, "
+            "train-labels, t10k-images, t10k-labels)."
+        )
+    return paths
+
+
+def fingerprint(directory: str) -> str:
+    """A cheap identity of a directory's four files, for TFX's cache key.
+
+    Size and SHA-256 of the bytes as stored, so any edit re-runs ingestion.
+    """
+    h = hashlib.sha256()
+    for stem, path in sorted(locate(directory).items()):
+        with tf.io.gfile.GFile(path, "rb") as f:
+            h.update(f"{os.path.basename(path)}:".encode() + hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def from_directory(directory: str) -> Source:
+    paths = locate(directory)
+    return Source(directory, paths, {stem: content_sha256(p) for stem, p in paths.items()})
+
+
+Progress = Callable[[str, int, Optional[int]], None]
+
+
+def _terminal_progress(name: str, done: int, total: Optional[int]) -> None:
+    if not sys.stderr.isatty():
+        return
+    if total:
+        width = 30
+        filled = width * done // total
+        bar = "=" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r  {name} [{bar}] {done / total:6.1%} of {total / 1e6:.1f} MB")
+    else:
+        sys.stderr.write(f"\r  {name} {done / 1e6:.1f} MB")
+    if total and done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _fetch(url: str, dest: str, timeout: float, progress: Progress) -> None:
+    name = os.path.basename(dest)
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        done = 0
+        while chunk := response.read(1 << 16):
+            out.write(chunk)
+            done += len(chunk)
+            progress(name, done, total)
+    if total is not None and done != total:
+        raise OSError(f"download ended after {done} of {total} bytes")
+
+
+def download(
+    cache_dir: Optional[str] = None,
+    mirrors: Sequence[str] = MIRRORS,
+    timeout: float = 30.0,
+    progress: Progress = _terminal_progress,
+) -> Source:
+    """Returns the verified MNIST copy in `cache_dir`, downloading what is missing.
+
+    A file is first written beside its final name, checked against
+    CANONICAL_SHA256, and only then renamed into place; one that fails the
+    check is deleted and the next mirror is tried.
+    """
+    cache_dir = cache_dir or default_cache_dir()
+    os.makedirs(cache_dir, exist_ok=True)
+    failures = []
+    paths = {}
+    for stem, expected in CANONICAL_SHA256.items():
+        final = paths[stem] = os.path.join(cache_dir, stem + ".gz")
+        if os.path.exists(final) and content_sha256(final) == expected:
+            continue
+        for mirror in mirrors:
+            url = mirror + stem + ".gz"
+            fd, partial = tempfile.mkstemp(prefix=stem + ".", suffix=".part", dir=cache_dir)
+            os.close(fd)
+            try:
+                _fetch(url, partial, timeout, progress)
+                got = content_sha256(partial)
+                if got != expected:
+                    raise MnistDataError(f"checksum mismatch: SHA-256 {got}, expected {expected}")
+                os.replace(partial, final)
+                break
+            except (OSError, urllib.error.URLError, MnistDataError) as e:
+                failures.append(f"{url}: {e}")
+            finally:
+                if os.path.exists(partial):
+                    os.remove(partial)
+        else:
+            raise MnistUnavailableError(
+                f"Could not get a verified {stem}.gz from any MNIST mirror:\n  "
+                + "\n  ".join(failures)
+                + f"\n{LOCAL_COPY_HINT}"
+            )
+    return Source(cache_dir, paths, dict(CANONICAL_SHA256))
+
+
+def resolve(mnist_dir: Optional[str]) -> Source:
+    """The user's directory when given, else the verified download."""
+    return from_directory(mnist_dir) if mnist_dir else download()

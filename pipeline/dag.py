@@ -1,0 +1,94 @@
+"""The pipeline definition, shared by every runner.
+
+  MnistExampleGen -> StatisticsGen -> ExampleValidator -> ValidationGate
+        |                                  ^ ImportSchemaGen (schemas/)      |
+        +--------------------------------------------------------> Trainer
+  Resolver (latest blessed model) -> Evaluator (TFMA) -> Pusher
+"""
+import dataclasses
+import os
+from typing import Optional
+
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from components.mnist_example_gen import MnistExampleGen
+from components.validation_gate import ValidationGate
+from pipeline import evaluation
+from pipeline.config import PROJECT_ROOT, PipelineConfig
+
+SCHEMA_FILE = os.path.join(PROJECT_ROOT, "schemas", "schema.pbtxt")
+# TFX packages this file's directory (trainer_module/) as the Trainer's
+# user-module wheel; its hash is the module fingerprint in ML Metadata.
+TRAINER_MODULE_FILE = os.path.join(PROJECT_ROOT, "trainer_module", "task.py")
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+) -> tfx.dsl.Pipeline:
+    example_gen = MnistExampleGen(
+        mnist_dir=config.mnist_dir or None,
+        max_examples_per_split=config.max_examples_per_split,
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=SCHEMA_FILE)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"],
+    )
+    validation_gate = ValidationGate(anomalies=example_validator.outputs["anomalies"])
+
+    trainer = tfx.components.Trainer(
+        module_file=TRAINER_MODULE_FILE,
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        custom_config=dataclasses.asdict(config.train),
+    )
+    # The gate has no outputs to consume; this edge keeps the Trainer from
+    # starting unless it passed.
+    trainer.add_upstream_node(validation_gate)
+
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        example_splits=["eval"],
+        eval_config=evaluation.eval_config(
+            config.accuracy_lower_bound, config.max_accuracy_drop
+        ),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
+        ),
+    )
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=[
+            example_gen,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            validation_gate,
+            trainer,
+            model_resolver,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=config.beam_args,
+    )

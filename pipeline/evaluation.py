@@ -1,0 +1,45 @@
+"""The Evaluator's EvalConfig: what is measured, and what blesses a model.
+
+The trained model is uncompiled (GradientTape loop), so TFMA loads it as a
+generic TF model through `serving_default`, and every metric must be declared
+here: nothing comes from model.compile().
+"""
+import tensorflow_model_analysis as tfma
+
+from trainer_module import features
+from trainer_module.export import SERVING_EXAMPLES
+
+ACCURACY = "sparse_categorical_accuracy"
+
+
+def eval_config(accuracy_lower_bound: float, max_accuracy_drop: float) -> tfma.EvalConfig:
+    accuracy_threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": accuracy_lower_bound}),
+        # Compared with the latest blessed model; ignored while none exists.
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -max_accuracy_drop},
+        ),
+    )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name=SERVING_EXAMPLES,
+                label_key=features.LABEL_KEY,
+                prediction_key=features.PREDICTIONS_KEY,
+            )
+        ],
+        # Overall, and per digit.
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(
+                        class_name="SparseCategoricalAccuracy",
+                        threshold=accuracy_threshold,
+                    ),
+                ]
+            )
+        ],
+    )

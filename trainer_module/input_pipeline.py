@@ -1,0 +1,71 @@
+"""tf.data input: gzipped TFRecords of tf.Example -> batches of (image, label).
+
+Examples are parsed in large batches and cached as uint8 once, so every later
+epoch only shuffles, batches and scales: the training step never waits on
+protobuf parsing, and nothing goes through float64.
+"""
+from typing import Iterable, List, Optional
+
+import tensorflow as tf
+
+from trainer_module import features
+
+_PARSE_BATCH = 1024
+_IMAGE_SPEC = tf.io.FixedLenFeature([features.NUM_PIXELS], tf.int64)
+_LABEL_SPEC = tf.io.FixedLenFeature([], tf.int64)
+
+
+def expand_files(patterns: Iterable[str]) -> List[str]:
+    """Expands the Trainer's file patterns (they are globs, not file names)."""
+    patterns = list(patterns)
+    files = sorted({f for pattern in patterns for f in tf.io.gfile.glob(pattern)})
+    if not files:
+        raise FileNotFoundError(f"No TFRecord files match {patterns}")
+    return files
+
+
+def scale_pixels(pixels: tf.Tensor) -> tf.Tensor:
+    """Pixels in 0..255 (any int or float dtype) -> float32 [N, 28, 28, 1] in [0, 1]."""
+    images = tf.cast(pixels, tf.float32) / 255.0
+    return tf.reshape(images, (-1,) + features.IMAGE_SHAPE)
+
+
+def parse_images(serialized: tf.Tensor) -> tf.Tensor:
+    """Serialized tf.Examples -> model-ready images (labels not needed)."""
+    parsed = tf.io.parse_example(serialized, {features.IMAGE_KEY: _IMAGE_SPEC})
+    return scale_pixels(parsed[features.IMAGE_KEY])
+
+
+def _decode(serialized: tf.Tensor):
+    parsed = tf.io.parse_example(
+        serialized, {features.IMAGE_KEY: _IMAGE_SPEC, features.LABEL_KEY: _LABEL_SPEC}
+    )
+    pixels = tf.reshape(
+        tf.cast(parsed[features.IMAGE_KEY], tf.uint8), (-1,) + features.IMAGE_SHAPE
+    )
+    return pixels, parsed[features.LABEL_KEY]
+
+
+def _scale(pixels: tf.Tensor, labels: tf.Tensor):
+    return scale_pixels(pixels), labels
+
+
+def make_dataset(
+    file_patterns: Iterable[str],
+    batch_size: int,
+    shuffle_buffer: Optional[int] = None,
+    seed: Optional[int] = None,
+) -> tf.data.Dataset:
+    """Batches of (float32 images in [0, 1], int64 labels) from TFRecord files.
+
+    With `shuffle_buffer`, examples are reshuffled every epoch, like the seed
+    tutorial's `shuffle(1000)`.
+    """
+    files = expand_files(file_patterns)
+    ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    ds = ds.batch(_PARSE_BATCH).map(_decode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.unbatch().cache()
+    if shuffle_buffer:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(_scale, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,55 @@
+"""The TFX Trainer's entry point: `run_fn(fn_args)`.
+
+TFX packages this directory as the Trainer's user-module wheel (its hash is the
+module's fingerprint in ML Metadata) and calls `run_fn` in the executor.
+"""
+import dataclasses
+import json
+import os
+import time
+
+import tensorflow as tf
+
+from trainer_module import input_pipeline, keras_choice
+from trainer_module.config import TrainConfig
+from trainer_module.export import export_serving_model
+from trainer_module.model import build_model
+from trainer_module.train_loop import LOOPS
+
+SUMMARY_FILE = "training_summary.json"
+
+
+def run_fn(fn_args) -> None:
+    keras = keras_choice.require()
+    config = TrainConfig.from_dict(fn_args.custom_config or {})
+    tf.keras.utils.set_random_seed(config.seed)
+
+    train_ds = input_pipeline.make_dataset(
+        fn_args.train_files,
+        config.batch_size,
+        shuffle_buffer=config.shuffle_buffer,
+        seed=config.seed,
+    )
+    eval_ds = input_pipeline.make_dataset(fn_args.eval_files, config.batch_size)
+
+    model = build_model()
+    print(
+        f"Training {model.name} with the {config.loop!r} loop on {keras}: "
+        f"{config.epochs} epochs, batch {config.batch_size}",
+        flush=True,
+    )
+    started = time.monotonic()
+    history = LOOPS[config.loop](model, train_ds, eval_ds, config)
+    train_seconds = time.monotonic() - started
+
+    export_serving_model(model, fn_args.serving_model_dir)
+    summary = {
+        "keras": keras,
+        "tensorflow": tf.__version__,
+        "hyperparameters": dataclasses.asdict(config),
+        "history": history,
+        "train_seconds": round(train_seconds, 3),
+    }
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, SUMMARY_FILE), "w") as f:
+        json.dump(summary, f, indent=2)
