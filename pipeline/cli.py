@@ -5,12 +5,14 @@ leave the environment's value or the default.
 """
 import argparse
 import dataclasses
+import os
 import sys
 import time
 import traceback
 from typing import List, Optional
 
 from pipeline import config as config_lib
+from pipeline import console
 
 # Errors a user can fix from the message alone: printed without a traceback.
 def _user_errors():
@@ -62,22 +64,37 @@ def _print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline import local_runner
-
     overrides = {name: getattr(args, name) for name in config_lib.fields()}
     cfg = config_lib.from_env(**overrides)
     print(f"Running {cfg.pipeline_name}: output in {cfg.output_dir}", flush=True)
     print(f"  data: {cfg.mnist_dir or 'download (verified by SHA-256)'}; "
           f"train: {dataclasses.asdict(cfg.train)}", flush=True)
     started = time.monotonic()
-    local_runner.run(cfg)
+    if args.verbose:
+        from pipeline import local_runner
+
+        local_runner.run(cfg)
+    else:
+        log = os.path.join(cfg.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
+        print(f"  log: {log}", flush=True)
+        try:
+            with console.native_output_to(log):
+                from pipeline import local_runner  # loads TensorFlow: its noise goes to the log
+
+                local_runner.run(cfg)
+        except Exception:
+            print(f"Full log: {log}", file=sys.stderr)
+            raise
     _print_summary(cfg, time.monotonic() - started)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--verbose", action="store_true",
+        help="show TensorFlow, Beam and TFX logs, and tracebacks of errors",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline locally")
     _add_config_options(run)
@@ -87,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        console.quiet_before_tensorflow()
     try:
         return args.func(args)
     except _user_errors() as e:

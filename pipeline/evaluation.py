@@ -37,7 +37,14 @@ def eval_config(accuracy_lower_bound: float, max_accuracy_drop: float) -> tfma.E
                     tfma.MetricConfig(class_name="ExampleCount"),
                     tfma.MetricConfig(
                         class_name="SparseCategoricalAccuracy",
-                        threshold=accuracy_threshold,
+                        # The bar is for the whole eval set. A plain `threshold`
+                        # would apply to every slice, i.e. to each digit too.
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(
+                                slicing_specs=[tfma.SlicingSpec()],
+                                threshold=accuracy_threshold,
+                            )
+                        ],
                     ),
                 ]
             )

@@ -4,6 +4,7 @@ checksum-verified download into a user cache.
 import dataclasses
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import urllib.error
@@ -157,25 +158,29 @@ def download(
     mirrors: Sequence[str] = MIRRORS,
     timeout: float = 30.0,
     progress: Progress = _terminal_progress,
+    checksums: Dict[str, str] = CANONICAL_SHA256,
 ) -> Source:
     """Returns the verified MNIST copy in `cache_dir`, downloading what is missing.
 
     A file is first written beside its final name, checked against
     CANONICAL_SHA256, and only then renamed into place; one that fails the
-    check is deleted and the next mirror is tried.
+    check is deleted and the next mirror is tried. `checksums` (file stem ->
+    content SHA-256) are MNIST's unless a test serves other files.
     """
     cache_dir = cache_dir or default_cache_dir()
     os.makedirs(cache_dir, exist_ok=True)
     failures = []
     paths = {}
-    for stem, expected in CANONICAL_SHA256.items():
+    for stem, expected in checksums.items():
         final = paths[stem] = os.path.join(cache_dir, stem + ".gz")
         if os.path.exists(final) and content_sha256(final) == expected:
             continue
         for mirror in mirrors:
             url = mirror + stem + ".gz"
-            fd, partial = tempfile.mkstemp(prefix=stem + ".", suffix=".part", dir=cache_dir)
-            os.close(fd)
+            # Same name as the final file (so it is read as gzip), in a
+            # private directory beside it (so the rename is atomic).
+            staging = tempfile.mkdtemp(prefix=".download-", dir=cache_dir)
+            partial = os.path.join(staging, stem + ".gz")
             try:
                 _fetch(url, partial, timeout, progress)
                 got = content_sha256(partial)
@@ -186,15 +191,14 @@ def download(
             except (OSError, urllib.error.URLError, MnistDataError) as e:
                 failures.append(f"{url}: {e}")
             finally:
-                if os.path.exists(partial):
-                    os.remove(partial)
+                shutil.rmtree(staging, ignore_errors=True)
         else:
             raise MnistUnavailableError(
                 f"Could not get a verified {stem}.gz from any MNIST mirror:\n  "
                 + "\n  ".join(failures)
                 + f"\n{LOCAL_COPY_HINT}"
             )
-    return Source(cache_dir, paths, dict(CANONICAL_SHA256))
+    return Source(cache_dir, paths, dict(checksums))
 
 
 def resolve(mnist_dir: Optional[str]) -> Source:

@@ -1,0 +1,92 @@
+"""What a local run shows in the terminal, and what it keeps in a log file.
+
+Quiet by default: TensorFlow's C++ core, Beam, absl and the child processes
+TFX starts (wheel builds, pip) write to file descriptors 1 and 2, which are
+sent to a log file under the output directory. Python's own sys.stdout and
+sys.stderr keep the terminal, so the trainer's per-epoch lines, one line per
+component, and errors are what a user sees. `--verbose` shows everything.
+"""
+import contextlib
+import logging
+import os
+import sys
+import time
+import warnings
+from typing import Iterator
+
+from absl import logging as absl_logging
+
+# The LocalDagRunner's own messages when a component starts and ends.
+_STARTED, _FINISHED = "Component %s is running.", "Component %s is finished."
+
+
+def quiet_before_tensorflow() -> None:
+    """Must run before TensorFlow is imported to silence its C++ logging."""
+    # 3: not even the CUDA-plugin "errors" every CPU-only start prints.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # for child processes
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
+class _ComponentProgress(logging.Handler):
+    """Prints one line when each component starts and one when it ends."""
+
+    def __init__(self, stream):
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.started = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg not in (_STARTED, _FINISHED) or not record.args:
+            return
+        node = record.args[0]
+        if record.msg == _STARTED:
+            self.started[node] = time.monotonic()
+            print(f"  {node:31s} running...", file=self.stream, flush=True)
+        else:
+            seconds = time.monotonic() - self.started.pop(node, time.monotonic())
+            print(f"  {node:31s} done in {seconds:.1f} s", file=self.stream, flush=True)
+
+
+@contextlib.contextmanager
+def native_output_to(log_path: str) -> Iterator[None]:
+    """Sends fds 1 and 2 to `log_path`; sys.stdout and sys.stderr keep the terminal."""
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    old_streams = sys.stdout, sys.stderr
+    sys.stdout = open(saved[1], "w", buffering=1, closefd=False)
+    sys.stderr = open(saved[2], "w", buffering=1, closefd=False)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # Python logging goes to the log too: the root logger gets a file handler
+    # (which also turns libraries' later logging.basicConfig() into no-ops).
+    log_stream = open(log_path, "a", buffering=1)
+    to_file = logging.StreamHandler(log_stream)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s:%(name)s:%(message)s"))
+    root = logging.getLogger()
+    old_handlers, root.handlers = root.handlers, [to_file]
+    progress = _ComponentProgress(sys.stdout)
+    absl_logger = absl_logging.get_absl_logger()
+    old_level = absl_logger.level
+    absl_logger.setLevel(logging.INFO)
+    absl_logger.addHandler(progress)
+    try:
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        yield
+    finally:
+        absl_logger.removeHandler(progress)
+        absl_logger.setLevel(old_level)
+        root.handlers = old_handlers
+        log_stream.close()
+        for stream in (sys.stdout, sys.stderr, *old_streams):
+            stream.flush()
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+        sys.stdout.close()
+        sys.stderr.close()
+        sys.stdout, sys.stderr = old_streams
+        for fd in (log_fd, *saved.values()):
+            os.close(fd)

@@ -1,0 +1,52 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pipeline  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
+from components.mnist_example_gen import idx, source
+from tests.synthetic_digits import make_digits
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "mnist"
+
+
+def write_mnist_dir(directory, train, test, gz=True):
+    """Writes (images, labels) pairs as the four MNIST IDX files."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    for split, (images, labels) in (("train", train), ("eval", test)):
+        images_stem, labels_stem = source.SPLIT_FILES[split]
+        idx.write_idx(str(directory / (images_stem + suffix)), images)
+        idx.write_idx(str(directory / (labels_stem + suffix)), labels)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory) -> Path:
+    """Real MNIST (MNIST_DIR, or ../shared/data/mnist), else drawn digits."""
+    for candidate in (os.environ.get("MNIST_DIR"), SHARED_MNIST):
+        if candidate and Path(candidate, "t10k-labels-idx1-ubyte.gz").exists():
+            return Path(candidate)
+    return write_mnist_dir(
+        tmp_path_factory.mktemp("synthetic_mnist"),
+        train=make_digits(6000, seed=1),
+        test=make_digits(2000, seed=2),
+    )
+
+
+@pytest.fixture(scope="session")
+def mnist_source(mnist_dir) -> source.Source:
+    return source.from_directory(str(mnist_dir))
+
+
+def run_cli(*args, env=None, timeout=900):
+    """Runs `python -m pipeline ARGS` as a user would; returns the CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )

@@ -1,0 +1,50 @@
+import pytest
+
+from pipeline import config as config_lib
+from pipeline.cli import build_parser
+
+
+def test_defaults():
+    cfg = config_lib.from_env({})
+    assert cfg.pipeline_name == "mnist-tfx"
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.loop) == (3, 32, "custom")
+    assert cfg.accuracy_lower_bound == 0.98
+    assert cfg.metadata_path.startswith(cfg.output_dir)
+
+
+def test_environment_overrides_defaults_and_flags_override_environment(tmp_path):
+    env = {
+        "MNIST_DIR": str(tmp_path),
+        "MNIST_TFX_EPOCHS": "5",
+        "MNIST_TFX_BEAM_ARGS": "--direct_num_workers=2 --direct_running_mode=multi_processing",
+        "MNIST_TFX_ENABLE_CACHE": "false",
+    }
+    cfg = config_lib.from_env(env, epochs=7)
+    assert cfg.mnist_dir == str(tmp_path)
+    assert cfg.train.epochs == 7
+    assert cfg.beam_args == ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+    assert cfg.enable_cache is False
+
+
+def test_cli_flags_cover_every_setting():
+    args = build_parser().parse_args(
+        ["run", "--epochs", "2", "--loop", "fit", "--max-examples-per-split", "100", "--no-enable-cache"]
+    )
+    assert (args.epochs, args.loop, args.max_examples_per_split, args.enable_cache) == (2, "fit", 100, False)
+    assert args.output_dir is None  # unset flags leave environment and defaults alone
+    for name in config_lib.fields():
+        assert hasattr(args, name)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"MNIST_TFX_EPOCHS": "three"}, "epochs: expected a number"),
+        ({"MNIST_TFX_EPOCHS": "0"}, "epochs must be at least 1"),
+        ({"MNIST_TFX_LOOP": "keras"}, "loop must be one of"),
+        ({"MNIST_TFX_ENABLE_CACHE": "maybe"}, "expected true or false"),
+    ],
+)
+def test_bad_settings_are_reported(env, message):
+    with pytest.raises(ValueError, match=message):
+        config_lib.from_env(env)

@@ -1,0 +1,57 @@
+import numpy as np
+import tensorflow as tf
+
+from components.mnist_example_gen import encoding
+from tests.synthetic_digits import make_digits
+from trainer_module import export, keras_choice, train_loop
+from trainer_module.model import build_model
+
+
+def test_keras_2_is_active():
+    assert keras_choice.require().startswith("tf_keras 2.")
+
+
+def test_model_shapes():
+    model = build_model()
+    assert model.name == "Basic_CNN"
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+    probabilities = model(tf.zeros([3, 28, 28, 1])).numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    # The seed's layers: 4 convolutions and 2 dense layers, with biases.
+    assert model.count_params() == 1_676_266
+
+
+def test_train_step_lowers_the_loss_on_a_fixed_batch():
+    tf.keras.utils.set_random_seed(0)
+    images, labels = make_digits(32, seed=6)
+    images = tf.constant(images[..., None] / 255.0, tf.float32)
+    labels = tf.constant(labels, tf.int64)
+    steps = train_loop.Steps(build_model(), learning_rate=0.001)
+
+    def loss():
+        return float(steps.loss_object(labels, steps.model(images, training=False)))
+
+    before = loss()
+    for _ in range(5):
+        steps.train_step(images, labels)
+    assert loss() < before * 0.8
+
+
+def test_both_serving_signatures_give_the_same_predictions(tmp_path):
+    tf.keras.utils.set_random_seed(1)
+    model = build_model()
+    export.export_serving_model(model, str(tmp_path))
+    loaded = tf.saved_model.load(str(tmp_path))
+    images, labels = make_digits(8, seed=7)
+
+    by_examples = loaded.signatures[export.SERVING_EXAMPLES](
+        examples=tf.constant(list(encoding.encode_all(images, labels)))
+    )["probabilities"].numpy()
+    by_images = loaded.signatures[export.SERVING_IMAGES](
+        images=tf.constant(images[..., None] / 255.0, tf.float32)
+    )["probabilities"].numpy()
+
+    assert by_examples.shape == (8, 10)
+    np.testing.assert_allclose(by_examples, by_images, atol=1e-6)
+    np.testing.assert_allclose(by_images, model(images[..., None] / 255.0).numpy(), atol=1e-6)

@@ -1,0 +1,136 @@
+"""The real pipeline, end to end, on a small subset of MNIST (or drawn digits).
+
+Runs the project's CLI in subprocesses as a user would, then checks what ML
+Metadata recorded and what was pushed.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import config as config_lib
+from pipeline import metadata
+from tests.conftest import run_cli
+from trainer_module.export import SERVING_IMAGES
+from trainer_module.task import SUMMARY_FILE
+
+pytestmark = pytest.mark.e2e
+
+SUBSET = 3000
+# Small subset, two epochs: well above chance, below the full run's 0.98 bar.
+SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9]
+ALL_COMPONENTS = {
+    "MnistExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+    "ValidationGate", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+}
+
+
+def _latest_run(output_dir: Path):
+    cfg = config_lib.PipelineConfig(output_dir=str(output_dir))
+    store = metadata.open_store(cfg.metadata_path)
+    run = metadata.runs(store, cfg.pipeline_name)[-1]
+    return store, run, metadata.executions(store, run)
+
+
+def _versions(output_dir: Path):
+    serving = Path(config_lib.PipelineConfig(output_dir=str(output_dir)).serving_dir)
+    return sorted(p.name for p in serving.iterdir()) if serving.exists() else []
+
+
+def _keras_of(nodes) -> str:
+    model_run = nodes["Trainer"].outputs["model_run"][0].uri
+    with open(os.path.join(model_run, SUMMARY_FILE)) as f:
+        return json.load(f)["keras"]
+
+
+@pytest.fixture(scope="module")
+def output_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("e2e_outputs")
+
+
+@pytest.fixture(scope="module")
+def first_run(mnist_dir, output_dir):
+    result = run_cli("run", "--mnist-dir", mnist_dir, "--output-dir", output_dir, *SMALL_RUN)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+def test_every_component_completes_and_the_model_is_blessed_and_pushed(first_run, output_dir):
+    store, run, nodes = _latest_run(output_dir)
+    assert set(nodes) == ALL_COMPONENTS
+    assert {n: e.state for n, e in nodes.items()} == {n: "complete" for n in ALL_COMPONENTS}
+    summary = metadata.summarize(store, run)
+    assert summary.blessed is True
+    assert summary.accuracy >= 0.9
+    assert sorted(summary.accuracy_per_digit) == list(range(10))
+    assert summary.pushed_to and Path(summary.pushed_to).is_dir()
+    assert f"Test accuracy (TFMA, mnist-tfx): {summary.accuracy:.2%}" in first_run.stdout
+    assert "Epoch 2, Loss :" in first_run.stdout  # the seed's per-epoch line
+
+
+def test_pushed_model_classifies_held_out_digits(first_run, output_dir, mnist_source):
+    [version] = _versions(output_dir)
+    serving_dir = Path(config_lib.PipelineConfig(output_dir=str(output_dir)).serving_dir)
+    model = tf.saved_model.load(str(serving_dir / version))
+    # Test digits beyond the subset: seen by neither training nor evaluation.
+    test = mnist_source.load("eval")
+    images = test.images[SUBSET:SUBSET + 1000, ..., None].astype(np.float32) / 255.0
+    probabilities = model.signatures[SERVING_IMAGES](images=tf.constant(images))["probabilities"]
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == test.labels[SUBSET:SUBSET + 1000]))
+    assert accuracy > 0.85, accuracy  # chance is 0.10
+
+
+def test_rerun_with_nothing_changed_is_served_from_cache(first_run, mnist_dir, output_dir):
+    result = run_cli("run", "--mnist-dir", mnist_dir, "--output-dir", output_dir, *SMALL_RUN)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, _, nodes = _latest_run(output_dir)
+    for node in ("MnistExampleGen", "StatisticsGen", "ExampleValidator", "Trainer", "Evaluator"):
+        assert nodes[node].state == "cached", (node, nodes[node].state)
+
+
+def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_run, mnist_dir, output_dir):
+    pushed_before = _versions(output_dir)
+    result = run_cli(
+        "run", "--mnist-dir", mnist_dir, "--output-dir", output_dir,
+        *SMALL_RUN[:-1], 0.9999,  # an accuracy no model reaches here
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    store, run, nodes = _latest_run(output_dir)
+    assert nodes["Trainer"].state == "cached" and nodes["Evaluator"].state == "complete"
+    assert metadata.summarize(store, run).blessed is False
+    assert metadata.summarize(store, run).pushed_to is None
+    assert "Model: NOT blessed" in result.stdout and "nothing pushed" in result.stdout
+    assert _versions(output_dir) == pushed_before
+
+
+def test_tfx_cli_and_project_cli_train_with_the_same_keras(first_run, mnist_dir, output_dir, tmp_path):
+    """`tfx run create` imports tensorflow_transform first; `python -m pipeline` does not."""
+    tfx = str(Path(sys.executable).parent / "tfx")
+    runner = str(Path(__file__).resolve().parents[1] / "pipeline" / "local_runner.py")
+    env = dict(
+        os.environ,
+        LOCAL_HOME=str(tmp_path / "tfx_home"),  # the tfx CLI's registry of pipelines
+        MNIST_DIR=str(mnist_dir),
+        MNIST_TFX_OUTPUT_DIR=str(tmp_path / "outputs"),
+        MNIST_TFX_MAX_EXAMPLES_PER_SPLIT="300",
+        MNIST_TFX_EPOCHS="1",
+        MNIST_TFX_ACCURACY_LOWER_BOUND="0",
+    )
+    env.pop("TF_USE_LEGACY_KERAS", None)  # the entry points must set it themselves
+    for command in (
+        [tfx, "pipeline", "create", "--engine=local", f"--pipeline_path={runner}"],
+        [tfx, "run", "create", "--engine=local", "--pipeline_name=mnist-tfx"],
+    ):
+        result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    _, _, tfx_nodes = _latest_run(tmp_path / "outputs")
+    assert tfx_nodes["Trainer"].state == "complete"
+    _, _, cli_nodes = _latest_run(output_dir)
+    assert _keras_of(tfx_nodes) == _keras_of(cli_nodes)
+    assert _keras_of(tfx_nodes).startswith("tf_keras 2.")
