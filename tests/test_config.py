@@ -7,7 +7,7 @@ from pipeline.cli import build_parser
 def test_defaults():
     cfg = config_lib.from_env({})
     assert cfg.pipeline_name == "mnist-tfx"
-    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.loop) == (3, 32, "custom")
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.loop) == (5, 32, "custom")
     assert cfg.accuracy_lower_bound == 0.98
     assert cfg.metadata_path.startswith(cfg.output_dir)
 
