@@ -15,11 +15,9 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils
 
+from components.errors import DataValidationError
+
 ANOMALIES_FILE = "SchemaDiff.pb"
-
-
-class DataValidationError(RuntimeError):
-    """The examples do not match the curated schema."""
 
 
 def describe_anomalies(anomalies: types.Artifact) -> List[str]:

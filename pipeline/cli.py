@@ -11,15 +11,13 @@ import time
 import traceback
 from typing import List, Optional
 
+from components.errors import USER_ERRORS
 from pipeline import config as config_lib
 from pipeline import console
 
-# Errors a user can fix from the message alone: printed without a traceback.
-def _user_errors():
-    from components.mnist_example_gen.errors import MnistDataError, MnistUnavailableError
-    from components.validation_gate import DataValidationError
-
-    return (MnistDataError, MnistUnavailableError, DataValidationError, ValueError)
+# Errors a user can fix from the message alone (ValueError: a bad setting)
+# are printed without a traceback.
+_USER_ERRORS = USER_ERRORS + (ValueError,)
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +68,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  data: {cfg.mnist_dir or 'download (verified by SHA-256)'}; "
           f"train: {dataclasses.asdict(cfg.train)}", flush=True)
     started = time.monotonic()
+    if not cfg.mnist_dir:
+        # Fetch (or verify the cached copy) now, with a progress bar, so an
+        # offline machine fails in seconds rather than after the pipeline
+        # is built; the ingestion executor then finds the verified cache.
+        from components.mnist_example_gen import source
+
+        print(f"  MNIST cache: {source.download().directory}", flush=True)
     if args.verbose:
         from pipeline import local_runner
 
@@ -108,7 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         console.quiet_before_tensorflow()
     try:
         return args.func(args)
-    except _user_errors() as e:
+    except _USER_ERRORS as e:
         if args.verbose:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

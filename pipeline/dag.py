@@ -12,7 +12,7 @@ from typing import Optional
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from components.mnist_example_gen import MnistExampleGen
+from components.mnist_example_gen.component import MnistExampleGen
 from components.validation_gate import ValidationGate
 from pipeline import evaluation
 from pipeline.config import PROJECT_ROOT, PipelineConfig

@@ -12,6 +12,9 @@ STATE_NAMES = {
 }
 
 
+_INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
+
+
 def open_store(metadata_path: str) -> mlmd.MetadataStore:
     if not os.path.exists(metadata_path):
         raise FileNotFoundError(f"No ML Metadata store at {metadata_path}: nothing has run yet")
@@ -33,11 +36,15 @@ def runs(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadata_store_p
     return sorted(found, key=lambda c: (c.create_time_since_epoch, c.id))
 
 
+Artifacts = Dict[str, List[metadata_store_pb2.Artifact]]
+
+
 @dataclasses.dataclass
 class NodeExecution:
     node_id: str
     execution: metadata_store_pb2.Execution
-    outputs: Dict[str, List[metadata_store_pb2.Artifact]]
+    inputs: Artifacts
+    outputs: Artifacts
 
     @property
     def state(self) -> str:
@@ -54,18 +61,16 @@ def executions(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> Di
             for c in store.get_contexts_by_execution(execution.id)
             if c.type == "node"
         ]
-        outputs: Dict[str, List[metadata_store_pb2.Artifact]] = {}
-        events = [
-            e
-            for e in store.get_events_by_execution_ids([execution.id])
-            if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
-        ]
+        events = store.get_events_by_execution_ids([execution.id])
         artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+        inputs: Artifacts = {}
+        outputs: Artifacts = {}
         for event in events:
             key = event.path.steps[0].key if event.path.steps else ""
-            outputs.setdefault(key, []).append(artifacts[event.artifact_id])
+            side = inputs if event.type in _INPUT_EVENTS else outputs
+            side.setdefault(key, []).append(artifacts[event.artifact_id])
         for node_id in node_ids:
-            result[node_id] = NodeExecution(node_id, execution, outputs)
+            result[node_id] = NodeExecution(node_id, execution, inputs, outputs)
     return result
 
 

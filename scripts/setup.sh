@@ -29,9 +29,8 @@ find_python310() {
   return 1
 }
 
-if [ ! -x "$VENV/bin/python" ] || ! is_py310 "$VENV/bin/python"; then
-  if ! PY=$(find_python310); then
-    cat >&2 <<'MSG'
+no_python() {
+  cat >&2 <<'MSG'
 error: no working Python 3.10 found.
   TFX 1.16 (the newest TFX that installs on glibc < 2.39) needs Python 3.10.
   Looked for: $PYTHON, python3.10 on PATH, pyenv's versions/3.10.*, /usr/bin/python3.10.
@@ -40,8 +39,16 @@ error: no working Python 3.10 found.
   or point at an existing interpreter:
     make test PYTHON=/path/to/python3.10
 MSG
-    exit 1
-  fi
+  exit 1
+}
+
+if [ "${1:-}" = "--find-python" ]; then  # report the choice only (used by the tests)
+  find_python310 || no_python
+  exit 0
+fi
+
+if [ ! -x "$VENV/bin/python" ] || ! is_py310 "$VENV/bin/python"; then
+  PY=$(find_python310) || no_python
   echo "Creating $VENV with $PY ($("$PY" --version 2>&1))"
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"

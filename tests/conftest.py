@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,10 @@ def run_cli(*args, env=None, timeout=900):
         [sys.executable, "-m", "pipeline", *map(str, args)],
         cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/"

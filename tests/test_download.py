@@ -3,15 +3,14 @@ import functools
 import gzip
 import hashlib
 import http.server
-import socket
 import threading
 from pathlib import Path
 
 import pytest
 
 from components.mnist_example_gen import idx, source
-from components.mnist_example_gen.errors import MnistUnavailableError
-from tests.conftest import write_mnist_dir
+from components.errors import MnistUnavailableError
+from tests.conftest import closed_port_url, write_mnist_dir
 from tests.synthetic_digits import make_digits
 
 
@@ -65,24 +64,19 @@ def serve():
         server.close()
 
 
-def _closed_port_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}/"
-
 
 def test_download_verifies_and_caches(tmp_path, mirror_files, serve):
     directory, checksums = mirror_files
     server = serve(directory)
     cache = tmp_path / "cache"
-    got = source.download(str(cache), mirrors=[server.url], checksums=checksums, progress=lambda *a: None)
+    got = source.download(str(cache), mirror_urls=[server.url], checksums=checksums, progress=lambda *a: None)
     assert got.sha256 == checksums
     assert sorted(p.name for p in cache.iterdir()) == sorted(s + ".gz" for s in checksums)
     assert len(got.load("train").labels) == 20
 
     # A second call finds the verified cache and fetches nothing.
     server.requests.clear()
-    source.download(str(cache), mirrors=[server.url], checksums=checksums, progress=lambda *a: None)
+    source.download(str(cache), mirror_urls=[server.url], checksums=checksums, progress=lambda *a: None)
     assert server.requests == []
 
 
@@ -97,7 +91,7 @@ def test_corrupted_download_is_deleted_and_the_next_mirror_used(tmp_path, mirror
     bad, good = serve(corrupt), serve(directory)
     cache = tmp_path / "cache"
     got = source.download(
-        str(cache), mirrors=[bad.url, good.url], checksums=checksums, progress=lambda *a: None
+        str(cache), mirror_urls=[bad.url, good.url], checksums=checksums, progress=lambda *a: None
     )
     assert got.sha256 == checksums
     assert len(bad.requests) == 4 and len(good.requests) == 4
@@ -109,7 +103,7 @@ def test_checksum_failure_everywhere_is_an_error_and_leaves_nothing(tmp_path, mi
     wrong = {stem: "0" * 64 for stem in checksums}
     cache = tmp_path / "cache"
     with pytest.raises(MnistUnavailableError, match="checksum mismatch") as error:
-        source.download(str(cache), mirrors=[serve(directory).url], checksums=wrong, progress=lambda *a: None)
+        source.download(str(cache), mirror_urls=[serve(directory).url], checksums=wrong, progress=lambda *a: None)
     assert "MNIST_DIR" in str(error.value)
     assert list(cache.iterdir()) == []
 
@@ -122,13 +116,13 @@ def test_truncated_download_is_not_used(tmp_path, mirror_files, serve):
         (short / f.name).write_bytes(f.read_bytes()[:-30])
     cache = tmp_path / "cache"
     with pytest.raises(MnistUnavailableError, match="truncated or corrupt gzip"):
-        source.download(str(cache), mirrors=[serve(short).url], checksums=checksums, progress=lambda *a: None)
+        source.download(str(cache), mirror_urls=[serve(short).url], checksums=checksums, progress=lambda *a: None)
     assert list(cache.iterdir()) == []
 
 
 def test_offline_fails_at_once_saying_how_to_use_a_local_copy(tmp_path):
     with pytest.raises(MnistUnavailableError) as error:
-        source.download(str(tmp_path), mirrors=[_closed_port_url()], timeout=5, progress=lambda *a: None)
+        source.download(str(tmp_path), mirror_urls=[closed_port_url()], timeout=5, progress=lambda *a: None)
     message = str(error.value)
     assert "Connection refused" in message
     assert "MNIST_DIR=/path/to/mnist" in message and "--mnist-dir" in message

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from components.mnist_example_gen import idx, source
-from components.mnist_example_gen.errors import MnistDataError
+from components.errors import MnistDataError
 from tests.conftest import write_mnist_dir
 from tests.synthetic_digits import make_digits
 

@@ -55,3 +55,15 @@ def test_both_serving_signatures_give_the_same_predictions(tmp_path):
     assert by_examples.shape == (8, 10)
     np.testing.assert_allclose(by_examples, by_images, atol=1e-6)
     np.testing.assert_allclose(by_images, model(images[..., None] / 255.0).numpy(), atol=1e-6)
+
+
+def test_fit_loop_reports_the_same_history_as_the_custom_loop():
+    from trainer_module.config import TrainConfig
+
+    images, labels = make_digits(64, seed=8)
+    ds = tf.data.Dataset.from_tensor_slices((images[..., None] / 255.0, labels.astype(np.int64))).batch(32)
+    config = TrainConfig(epochs=2, loop="fit")
+    fit = train_loop.LOOPS["fit"](build_model(), ds, ds, config)
+    custom = train_loop.LOOPS["custom"](build_model(), ds, ds, TrainConfig(epochs=2))
+    assert len(fit) == len(custom) == 2
+    assert set(fit[0]) == set(custom[0]) == {"loss", "accuracy", "test_loss", "test_accuracy"}

@@ -85,12 +85,27 @@ def test_pushed_model_classifies_held_out_digits(first_run, output_dir, mnist_so
     assert accuracy > 0.85, accuracy  # chance is 0.10
 
 
-def test_rerun_with_nothing_changed_is_served_from_cache(first_run, mnist_dir, output_dir):
-    result = run_cli("run", "--mnist-dir", mnist_dir, "--output-dir", output_dir, *SMALL_RUN)
-    assert result.returncode == 0, result.stderr[-3000:]
-    _, _, nodes = _latest_run(output_dir)
-    for node in ("MnistExampleGen", "StatisticsGen", "ExampleValidator", "Trainer", "Evaluator"):
+def test_reruns_with_nothing_changed_are_served_from_cache(first_run, mnist_dir, output_dir):
+    def rerun():
+        result = run_cli("run", "--mnist-dir", mnist_dir, "--output-dir", output_dir, *SMALL_RUN)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return _latest_run(output_dir)[2]
+
+    # Second run: data and training come from the cache. The first run's model
+    # is now the latest blessed one, so the Evaluator runs once more, with it
+    # as the baseline (a new input, hence no cache hit).
+    nodes = rerun()
+    for node in ("MnistExampleGen", "StatisticsGen", "ExampleValidator", "Trainer"):
         assert nodes[node].state == "cached", (node, nodes[node].state)
+    assert nodes["Evaluator"].state == "complete"
+    assert "baseline_model" in nodes["Evaluator"].inputs
+
+    # Third run: nothing new at all; every component is a cache hit (the
+    # resolver is a query, not a cached step).
+    nodes = rerun()
+    states = {node: e.state for node, e in nodes.items() if node != "latest_blessed_model_resolver"}
+    assert states == {node: "cached" for node in states}
+    assert len(states) == len(ALL_COMPONENTS) - 1
 
 
 def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_run, mnist_dir, output_dir):

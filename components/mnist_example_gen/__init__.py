@@ -1,4 +1,5 @@
-"""An ExampleGen for the MNIST IDX files: reads, checks and writes tf.Examples."""
-from components.mnist_example_gen.component import MnistExampleGen
+"""An ExampleGen for the MNIST IDX files: reads, checks and writes tf.Examples.
 
-__all__ = ["MnistExampleGen"]
+The component is in `component.py`. This package imports nothing heavy, so
+the CLI can check or download the data in a second, before TensorFlow loads.
+"""

@@ -3,28 +3,26 @@
 An IDX file is a 4-byte magic number (two zero bytes, a type code, the number
 of dimensions), one big-endian uint32 per dimension, then the data. MNIST uses
 type 0x08 (unsigned byte) with 3 dimensions for images, 1 for labels.
-Files may be gzip-compressed (`.gz`). Paths go through tf.io.gfile, so object
-stores work too.
+Files may be gzip-compressed (`.gz`). Object-store paths work too (fs.py).
 """
 import gzip
 import struct
 import zlib
 
 import numpy as np
-import tensorflow as tf
 
-from components.mnist_example_gen.errors import MnistDataError
+from components.mnist_example_gen import fs
+from components.errors import MnistDataError
 
 _UBYTE = 0x08
 
 
 def read_bytes(path: str) -> bytes:
     """The file's content, decompressed when the name ends in `.gz`."""
-    try:
-        with tf.io.gfile.GFile(path, "rb") as f:
-            raw = f.read()
-    except tf.errors.NotFoundError:
-        raise MnistDataError(f"{path}: file not found") from None
+    if not fs.exists(path):
+        raise MnistDataError(f"{path}: file not found")
+    with fs.open_file(path, "rb") as f:
+        raw = f.read()
     if not path.endswith(".gz"):
         return raw
     try:
@@ -74,5 +72,5 @@ def write_idx(path: str, array: np.ndarray) -> None:
     data += struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
     if path.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
-    with tf.io.gfile.GFile(path, "wb") as f:
+    with fs.open_file(path, "wb") as f:
         f.write(data)

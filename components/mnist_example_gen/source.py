@@ -12,10 +12,9 @@ import urllib.request
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
-import tensorflow as tf
 
-from components.mnist_example_gen import idx
-from components.mnist_example_gen.errors import MnistDataError, MnistUnavailableError
+from components.mnist_example_gen import fs, idx
+from components.errors import MnistDataError, MnistUnavailableError
 
 # split -> (images file, labels file), without the optional ".gz".
 SPLIT_FILES: Dict[str, Tuple[str, str]] = {
@@ -32,11 +31,17 @@ CANONICAL_SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-# Public mirrors of the original files, tried in order.
-MIRRORS = (
+# Public mirrors of the original files, tried in order. MNIST_MIRRORS (base
+# URLs separated by spaces) replaces them, e.g. with a mirror inside a firewall.
+PUBLIC_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
+
+
+def mirrors() -> Sequence[str]:
+    configured = os.environ.get("MNIST_MIRRORS", "").split()
+    return [m if m.endswith("/") else m + "/" for m in configured] or list(PUBLIC_MIRRORS)
 
 LOCAL_COPY_HINT = (
     "Point the pipeline at a local copy of the four MNIST IDX files: "
@@ -91,7 +96,7 @@ def locate(directory: str) -> Dict[str, str]:
     for stem in CANONICAL_SHA256:
         for name in (stem + ".gz", stem):
             path = os.path.join(directory, name)
-            if tf.io.gfile.exists(path):
+            if fs.exists(path):
                 paths[stem] = path
                 break
         else:
@@ -112,7 +117,7 @@ def fingerprint(directory: str) -> str:
     """
     h = hashlib.sha256()
     for stem, path in sorted(locate(directory).items()):
-        with tf.io.gfile.GFile(path, "rb") as f:
+        with fs.open_file(path, "rb") as f:
             h.update(f"{os.path.basename(path)}:".encode() + hashlib.sha256(f.read()).digest())
     return h.hexdigest()
 
@@ -155,7 +160,7 @@ def _fetch(url: str, dest: str, timeout: float, progress: Progress) -> None:
 
 def download(
     cache_dir: Optional[str] = None,
-    mirrors: Sequence[str] = MIRRORS,
+    mirror_urls: Optional[Sequence[str]] = None,
     timeout: float = 30.0,
     progress: Progress = _terminal_progress,
     checksums: Dict[str, str] = CANONICAL_SHA256,
@@ -175,7 +180,7 @@ def download(
         final = paths[stem] = os.path.join(cache_dir, stem + ".gz")
         if os.path.exists(final) and content_sha256(final) == expected:
             continue
-        for mirror in mirrors:
+        for mirror in mirror_urls or mirrors():
             url = mirror + stem + ".gz"
             # Same name as the final file (so it is read as gzip), in a
             # private directory beside it (so the rename is atomic).
