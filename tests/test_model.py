@@ -20,6 +20,11 @@ def test_model_shapes():
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     # The seed's layers: 4 convolutions and 2 dense layers, with biases.
     assert model.count_params() == 1_676_266
+    assert [type(layer).__name__ for layer in model.layers] == (
+        ["InputLayer"]
+        + ["Conv2D", "Activation", "Conv2D", "Activation", "MaxPooling2D", "Dropout"] * 2
+        + ["Flatten", "Dense", "Activation", "Dropout", "Dense", "Activation"]
+    )
 
 
 def test_train_step_lowers_the_loss_on_a_fixed_batch():
