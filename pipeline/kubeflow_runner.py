@@ -85,6 +85,8 @@ def _set_default_pipeline_root(package_path: str, pipeline_root: str) -> None:
     import yaml
     from tfx.dsl.io import fileio
 
+    if not fileio.exists(package_path):
+        return  # `tfx pipeline create` redirected the runner to its own JSON job
     with fileio.open(package_path, "r") as f:
         text = f.read()
     # Appended as YAML, keeping the runner's header comments.
