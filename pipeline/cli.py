@@ -117,7 +117,7 @@ def _compile(args: argparse.Namespace, cfg: config_lib.PipelineConfig) -> str:
     print(f"  pipeline root: {cfg.pipeline_root}", flush=True)
     if not config_lib.is_remote(cfg.output_dir):
         print("  note: the output directory is a local path; the cluster's pods "
-              "must see it (pass --output-dir gs://... or s3://...)", flush=True)
+              "must see it (pass --output-dir gs://BUCKET/...)", flush=True)
     written = _quietly(
         args,
         _log_path(os.path.join(config_lib.PROJECT_ROOT, "build"), "compile"),

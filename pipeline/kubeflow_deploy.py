@@ -109,7 +109,7 @@ def deploy(
     """Uploads `package_path` (a new version if the pipeline exists); optionally runs it."""
     check_spec(package_path)
     client = connect(config)
-    where = client._existing_config.host  # noqa: SLF001  (the URL kfp resolved)
+    where = client._existing_config.host  # the URL kfp resolved (host, env or kubeconfig)
     name = config.pipeline_name
     namespace = config.kfp_namespace or None
     version_name = version_name or f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -145,7 +145,7 @@ def deploy(
             )
             result.run_id = run.run_id
             # The same UI address kfp prints (KF_PIPELINES_UI_ENDPOINT, else the host).
-            result.run_url = f"{client._get_url_prefix()}/#/runs/details/{run.run_id}"  # noqa: SLF001
+            result.run_url = f"{client._get_url_prefix()}/#/runs/details/{run.run_id}"
         return result
     except Exception as e:
         raise _explain(step, where, e) or e
