@@ -27,10 +27,14 @@ run: setup
 test: setup
 	$(PY) -m pytest $(ARGS)
 
-# Re-resolve the lock after editing pyproject.toml's dependencies.
+# Re-resolve the locks after editing pyproject.toml's dependencies:
+# requirements.lock (with the dev extra) for .venv, and the container image's
+# requirements-runtime.lock, held to the same versions minus the dev tools.
 lock: setup
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python $(PY) \
 	  --python-platform x86_64-manylinux_2_31 --generate-hashes -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --python $(PY) -c requirements.lock \
+	  --python-platform x86_64-manylinux_2_31 --generate-hashes -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) outputs

@@ -4,12 +4,17 @@ Defaults live here. Environment variables override them (MNIST_DIR, and
 MNIST_TFX_<FIELD> for any field, e.g. MNIST_TFX_EPOCHS=1), and the CLI's
 flags override both. Every runner builds its pipeline from a PipelineConfig;
 none keeps settings of its own.
+
+Settings that only the Kubeflow path reads (image, trainer resources, the
+Kubeflow Pipelines endpoint) are marked with `kubeflow_field`, so the local
+`run` command does not offer them as flags.
 """
 import dataclasses
 import os
 import shlex
 from typing import Any, Dict, List, Mapping, Optional
 
+from components.mnist_example_gen.fs import is_remote  # noqa: F401  (part of this API)
 from trainer_module.config import TrainConfig
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,15 +23,23 @@ ENV_PREFIX = "MNIST_TFX_"
 ENV_ALIASES = {"mnist_dir": "MNIST_DIR"}
 
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+# Where the Dockerfile puts the project inside the container image.
+IMAGE_PROJECT_ROOT = "/app"
+
+
+def kubeflow_field(default: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"kubeflow": True})
 
 
 @dataclasses.dataclass
 class PipelineConfig:
     # Lowercase with dashes: Kubeflow Pipelines (KFP 2) requires it.
     pipeline_name: str = "mnist-tfx"
-    # Everything a local run writes: pipeline root, ML Metadata, pushed models.
+    # Everything a run writes: pipeline root, ML Metadata (local runs), pushed
+    # models. On Kubeflow, an object-store prefix (gs://bucket/mnist-tfx).
     output_dir: str = os.path.join(PROJECT_ROOT, "outputs")
-    # A directory with the four MNIST IDX files; empty: download and verify.
+    # A directory (local or object store) with the four MNIST IDX files;
+    # empty: download and verify.
     mnist_dir: str = ""
     # Keep only the first N examples of each split (0: all), for quick runs.
     max_examples_per_split: int = 0
@@ -38,10 +51,28 @@ class PipelineConfig:
     beam_args: List[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_BEAM_ARGS))
     enable_cache: bool = True
 
+    # The container image every Kubeflow task runs (see Dockerfile).
+    image: str = kubeflow_field("")
+    # Where that image holds the project (schemas/ is read from there).
+    image_project_root: str = kubeflow_field(IMAGE_PROJECT_ROOT)
+    # The Trainer's pod resources on Kubeflow; 0 or empty: the cluster's default.
+    trainer_cpu: float = kubeflow_field(0.0)
+    trainer_memory_gb: float = kubeflow_field(0.0)
+    trainer_accelerator: str = kubeflow_field("")  # e.g. nvidia.com/gpu, NVIDIA_TESLA_T4
+    trainer_accelerator_count: int = kubeflow_field(0)
+    # The Kubeflow Pipelines API (`deploy`). Empty host: KF_PIPELINES_ENDPOINT,
+    # else the cluster of the current kubeconfig context (through its API proxy).
+    kfp_host: str = kubeflow_field("")
+    kfp_namespace: str = kubeflow_field("")  # multi-user deployments only
+    kfp_experiment: str = kubeflow_field("mnist-tfx")
+    kfp_token: str = kubeflow_field("")  # a bearer token; empty: kubeconfig
+    kube_context: str = kubeflow_field("")  # a kubeconfig context; empty: current
+
     def __post_init__(self):
-        self.output_dir = os.path.abspath(os.path.expanduser(self.output_dir))
-        if self.mnist_dir and "://" not in self.mnist_dir:
-            self.mnist_dir = os.path.abspath(os.path.expanduser(self.mnist_dir))
+        for name in ("output_dir", "mnist_dir"):
+            path = getattr(self, name)
+            if path and not is_remote(path):
+                setattr(self, name, os.path.abspath(os.path.expanduser(path)))
 
     @property
     def pipeline_root(self) -> str:
@@ -65,10 +96,15 @@ class PipelineConfig:
         )
 
 
-def fields() -> Dict[str, dataclasses.Field]:
-    """Every overridable setting by flat name (train fields included)."""
+def fields(kubeflow: bool = True) -> Dict[str, dataclasses.Field]:
+    """Every overridable setting by flat name (train fields included).
+
+    kubeflow=False leaves out the settings only the Kubeflow path reads.
+    """
     flat = {f.name: f for f in dataclasses.fields(PipelineConfig) if f.name != "train"}
     flat.update({f.name: f for f in dataclasses.fields(TrainConfig)})
+    if not kubeflow:
+        flat = {name: f for name, f in flat.items() if not f.metadata.get("kubeflow")}
     return flat
 
 

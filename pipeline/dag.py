@@ -7,7 +7,7 @@
 """
 import dataclasses
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
@@ -17,22 +17,36 @@ from components.validation_gate import ValidationGate
 from pipeline import evaluation
 from pipeline.config import PROJECT_ROOT, PipelineConfig
 
-SCHEMA_FILE = os.path.join(PROJECT_ROOT, "schemas", "schema.pbtxt")
+SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # TFX packages this file's directory (trainer_module/) as the Trainer's
-# user-module wheel; its hash is the module fingerprint in ML Metadata.
+# user-module wheel, when the pipeline is compiled or launched, and stages it
+# under the pipeline root; its hash is the module fingerprint in ML Metadata.
+# So this path is always read where the pipeline is built, never in a container.
 TRAINER_MODULE_FILE = os.path.join(PROJECT_ROOT, "trainer_module", "task.py")
 
 
 def create_pipeline(
     config: PipelineConfig,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    project_root: str = PROJECT_ROOT,
+    trainer_platform_config: Optional[Any] = None,
 ) -> tfx.dsl.Pipeline:
+    """The pipeline, for any runner.
+
+    Args:
+      project_root: where the executors find the project's files (the schema);
+        a container image's copy for Kubeflow.
+      trainer_platform_config: the orchestrator's resource request for the
+        Trainer (a KFP ResourceSpec on Kubeflow); None: the default.
+    """
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
         max_examples_per_split=config.max_examples_per_split,
     )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=SCHEMA_FILE)
+    schema_gen = tfx.components.ImportSchemaGen(
+        schema_file=os.path.join(project_root, SCHEMA_FILE)
+    )
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
@@ -50,6 +64,8 @@ def create_pipeline(
     # The gate has no outputs to consume; this edge keeps the Trainer from
     # starting unless it passed.
     trainer.add_upstream_node(validation_gate)
+    if trainer_platform_config is not None:
+        trainer.with_platform_config(trainer_platform_config)
 
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,

@@ -58,3 +58,32 @@ def closed_port_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
+# The Kubeflow tests share one compiled pipeline: compiling loads TFX and
+# builds the Trainer's wheel, about 30 s on a busy machine.
+KUBEFLOW_IMAGE = "registry.example.com/ml/mnist-tfx:test"
+KUBEFLOW_SUBSET = 200
+
+
+@pytest.fixture(scope="session")
+def kubeflow_compiled(tmp_path_factory, mnist_dir):
+    """(config, PipelineSpec YAML path, Vertex PipelineJob JSON path), with a
+    local directory standing in for the object store."""
+    from pipeline import config as config_lib
+    from pipeline import kubeflow_runner
+
+    root = tmp_path_factory.mktemp("kubeflow")
+    cfg = config_lib.from_env(
+        {},
+        output_dir=str(root / "object_store"),
+        mnist_dir=str(mnist_dir),
+        max_examples_per_split=KUBEFLOW_SUBSET,
+        image=KUBEFLOW_IMAGE,
+        trainer_cpu=2.0,
+        trainer_memory_gb=6.0,
+    )
+    spec_path, job_path = kubeflow_runner.compile_pipeline(
+        cfg, str(root / "mnist-tfx.yaml"), str(root / "mnist-tfx.json")
+    )
+    return cfg, spec_path, job_path

@@ -32,8 +32,22 @@ def test_cli_flags_cover_every_setting():
     )
     assert (args.epochs, args.loop, args.max_examples_per_split, args.enable_cache) == (2, "fit", 100, False)
     assert args.output_dir is None  # unset flags leave environment and defaults alone
-    for name in config_lib.fields():
+    for name in config_lib.fields(kubeflow=False):
         assert hasattr(args, name)
+    # Kubeflow-only settings are flags of compile and deploy, not of run.
+    assert not hasattr(args, "image")
+    for command in ("compile", "deploy"):
+        args = build_parser().parse_args([command, "--image", "r/m:1", "--trainer-cpu", "4"])
+        assert (args.image, args.trainer_cpu) == ("r/m:1", 4.0)
+        for name in config_lib.fields():
+            assert hasattr(args, name)
+
+
+def test_object_store_paths_are_kept_as_given():
+    cfg = config_lib.from_env({"MNIST_TFX_OUTPUT_DIR": "gs://bucket/mnist-tfx", "MNIST_DIR": "s3://data/mnist"})
+    assert (cfg.output_dir, cfg.mnist_dir) == ("gs://bucket/mnist-tfx", "s3://data/mnist")
+    assert cfg.pipeline_root == "gs://bucket/mnist-tfx/pipeline_root"
+    assert cfg.serving_dir == "gs://bucket/mnist-tfx/serving_model/mnist-tfx"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Optional
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
-from components.mnist_example_gen import executor, source
+from components.mnist_example_gen import executor, fs, source
 
 
 class MnistExampleGenSpec(component_spec.ComponentSpec):
@@ -35,7 +35,7 @@ class MnistExampleGen(base_component.BaseComponent):
           mnist_dir: a directory (local or object store) with the four files.
           max_examples_per_split: keep only the first N of each split (0: all).
         """
-        if mnist_dir and "://" not in mnist_dir:
+        if mnist_dir and not fs.is_remote(mnist_dir):
             fingerprint = source.fingerprint(mnist_dir)
         elif mnist_dir:
             fingerprint = ""  # object stores: the path is the identity

@@ -13,20 +13,21 @@ def _gfile():
     return tf.io.gfile
 
 
-def _is_url(path: str) -> bool:
+def is_remote(path: str) -> bool:
+    """gs://, s3://, ...: paths only tf.io.gfile can read."""
     return "://" in path
 
 
 def exists(path: str) -> bool:
-    return _gfile().exists(path) if _is_url(path) else os.path.exists(path)
+    return _gfile().exists(path) if is_remote(path) else os.path.exists(path)
 
 
 def open_file(path: str, mode: str) -> IO:
-    return _gfile().GFile(path, mode) if _is_url(path) else open(path, mode)
+    return _gfile().GFile(path, mode) if is_remote(path) else open(path, mode)
 
 
 def makedirs(path: str) -> None:
-    if _is_url(path):
+    if is_remote(path):
         _gfile().makedirs(path)
     else:
         os.makedirs(path, exist_ok=True)

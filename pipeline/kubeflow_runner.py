@@ -1,0 +1,134 @@
+"""Compiles the pipeline for Kubeflow Pipelines (KFP 2) and Vertex AI Pipelines.
+
+TFX's KubeflowV2DagRunner turns the same pipeline definition (pipeline/dag.py)
+and configuration object as the local runner into:
+  - a KFP 2 PipelineSpec (YAML), which the KFP UI's "Upload pipeline" and
+    kfp.Client().upload_pipeline() take;
+  - optionally, a PipelineJob (JSON), which Vertex AI Pipelines takes.
+
+Every task runs `config.image` (see Dockerfile), which holds the project under
+`config.image_project_root`. Compiling also builds the Trainer module's wheel
+and stages it under the pipeline root, so the compiling machine needs write
+access to `config.output_dir` (e.g. gs://bucket/mnist-tfx).
+
+This file is also a pipeline file for the tfx CLI (always pass --engine):
+
+    MNIST_TFX_IMAGE=... MNIST_TFX_OUTPUT_DIR=gs://... \\
+      tfx pipeline compile --engine=vertex --pipeline_path="$PWD/pipeline/kubeflow_runner.py"
+"""
+import os
+import re
+import sys
+from typing import List, Optional
+
+if __name__ == "__main__" and __package__ in (None, ""):
+    # Run as a script (by the tfx CLI): see local_runner.py.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
+
+# KFP 2 (and Vertex) accept only these pipeline names.
+PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def default_package_path(config: config_lib.PipelineConfig) -> str:
+    return os.path.join(config_lib.PROJECT_ROOT, "build", "kubeflow", config.pipeline_name + ".yaml")
+
+
+def trainer_resources(config: config_lib.PipelineConfig):
+    """The Trainer's KFP ResourceSpec, or None to leave the cluster's default."""
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec(
+        cpu_limit=config.trainer_cpu,
+        memory_limit=config.trainer_memory_gb,
+    )
+    if config.trainer_accelerator:
+        spec.accelerator.type = config.trainer_accelerator
+        spec.accelerator.count = config.trainer_accelerator_count or 1
+    return spec if spec.ByteSize() else None
+
+
+def check(config: config_lib.PipelineConfig) -> None:
+    """Fails before compiling on settings the cluster could not run."""
+    if not config.image:
+        raise ValueError(
+            "no container image for the Kubeflow tasks: build and push the "
+            "Dockerfile's image, then pass --image REGISTRY/mnist-tfx:TAG "
+            "(or set MNIST_TFX_IMAGE)"
+        )
+    if not PIPELINE_NAME.fullmatch(config.pipeline_name):
+        raise ValueError(
+            f"pipeline name {config.pipeline_name!r}: Kubeflow Pipelines takes "
+            "lowercase letters, digits and dashes only"
+        )
+
+
+def build_pipeline(config: config_lib.PipelineConfig):
+    """The shared pipeline, with the paths and resources it has in the image."""
+    from pipeline import dag  # loads TensorFlow and TFX: not needed by check()
+
+    return dag.create_pipeline(
+        config,
+        project_root=config.image_project_root,
+        trainer_platform_config=trainer_resources(config),
+    )
+
+
+def _set_default_pipeline_root(package_path: str, pipeline_root: str) -> None:
+    """Names the pipeline root in the PipelineSpec itself.
+
+    The runner puts it only in the Vertex PipelineJob; without it, KFP would
+    write this pipeline's artifacts under the cluster's default root, which
+    a run from the UI's "Upload pipeline" could not override.
+    """
+    import yaml
+    from tfx.dsl.io import fileio
+
+    if not fileio.exists(package_path):
+        return  # `tfx pipeline create` redirected the runner to its own JSON job
+    with fileio.open(package_path, "r") as f:
+        text = f.read()
+    # Appended as YAML, keeping the runner's header comments.
+    text += yaml.safe_dump({"defaultPipelineRoot": pipeline_root})
+    with fileio.open(package_path, "w") as f:
+        f.write(text)
+
+
+def compile_pipeline(
+    config: config_lib.PipelineConfig,
+    package_path: Optional[str] = None,
+    vertex_job_path: Optional[str] = None,
+) -> List[str]:
+    """Writes the PipelineSpec YAML (and the Vertex PipelineJob JSON); returns the paths."""
+    from tfx import v1 as tfx
+
+    check(config)
+    package_path = package_path or default_package_path(config)
+    if not package_path.endswith((".yaml", ".yml")):
+        raise ValueError(f"{package_path}: the PipelineSpec file must end in .yaml")
+    if vertex_job_path and not vertex_job_path.endswith(".json"):
+        raise ValueError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
+    pipeline = build_pipeline(config)
+    runner_config = tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+        default_image=config.image
+    )
+    written = []
+    # The runner picks the format from the name: .yaml is the bare PipelineSpec
+    # KFP 2 takes, .json the PipelineJob Vertex takes. The Trainer's wheel is
+    # built by the first run only: it replaces the module file with the wheel.
+    for path in filter(None, (package_path, vertex_job_path)):
+        if not config_lib.is_remote(path):
+            path = os.path.abspath(path)
+        tfx.orchestration.experimental.KubeflowV2DagRunner(
+            config=runner_config,
+            output_dir=os.path.dirname(path),
+            output_filename=os.path.basename(path),
+        ).run(pipeline)
+        written.append(path)
+    _set_default_pipeline_root(written[0], config.pipeline_root)
+    return written
+
+
+if __name__ == "__main__":
+    compile_pipeline(config_lib.from_env())

@@ -1,0 +1,124 @@
+"""A stand-in for the Kubeflow Pipelines v2 REST API, on 127.0.0.1 only.
+
+Implements just what kfp.Client 2.5 calls to deploy: the health check, pipeline
+lookup, upload of a pipeline or of a version, version listing, experiment
+lookup and creation, run creation. Every request is recorded, body included,
+so tests can check what the client really sent.
+"""
+import dataclasses
+import email.parser
+import email.policy
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, List, Optional
+from urllib.parse import parse_qs, urlsplit
+
+API = "/apis/v2beta1"
+
+
+@dataclasses.dataclass
+class Request:
+    method: str
+    path: str
+    query: Dict[str, List[str]]
+    headers: Dict[str, str]  # names in lowercase: HTTP's are case-insensitive
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    def uploaded_file(self) -> bytes:
+        """The `uploadfile` part of a multipart/form-data upload."""
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode() + self.body
+        )
+        [part] = [p for p in message.iter_parts() if p.get_param("name", header="content-disposition") == "uploadfile"]
+        return part.get_payload(decode=True)
+
+
+class FakeKfp:
+    def __init__(self, token: Optional[str] = None, refuse_with: int = 401, reject_uploads: bool = False):
+        self.token = token  # None: no authentication
+        self.refuse_with = refuse_with
+        self.reject_uploads = reject_uploads
+        self.requests: List[Request] = []
+        self.pipelines: Dict[str, str] = {}  # display name -> id
+        self.versions: Dict[str, List[str]] = {}  # pipeline id -> version ids
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self) -> "FakeKfp":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def calls(self, method: str, path: str) -> List[Request]:
+        return [r for r in self.requests if (r.method, r.path) == (method, API + path)]
+
+    def _answer(self, request: Request):
+        """(status, JSON body) for a request."""
+        if self.token is not None and request.headers.get("authorization") != f"Bearer {self.token}":
+            return self.refuse_with, {"error": "invalid bearer token", "code": 16,
+                                      "message": "Unauthenticated: invalid bearer token"}
+        route = (request.method, request.path[len(API):])
+        if route == ("GET", "/healthz"):
+            return 200, {"multi_user": False}
+        if route == ("GET", "/pipelines"):
+            [name] = [p["stringValue"] for p in json.loads(request.query["filter"][0])["predicates"]]
+            found = [{"pipeline_id": self.pipelines[name], "display_name": name}] if name in self.pipelines else []
+            return 200, {"pipelines": found, "total_size": len(found)}
+        if route == ("POST", "/pipelines/upload"):
+            if self.reject_uploads:
+                return 400, {"error": "Failed to create a pipeline: invalid pipeline spec", "code": 3}
+            name = request.query["name"][0]
+            pipeline_id = self.pipelines[name] = f"pipeline-{len(self.pipelines) + 1}"
+            self.versions[pipeline_id] = [f"{pipeline_id}-version-1"]
+            return 200, {"pipeline_id": pipeline_id, "display_name": name}
+        if route == ("POST", "/pipelines/upload_version"):
+            pipeline_id = request.query["pipelineid"][0]
+            versions = self.versions[pipeline_id]
+            versions.append(f"{pipeline_id}-version-{len(versions) + 1}")
+            return 200, {"pipeline_id": pipeline_id, "pipeline_version_id": versions[-1],
+                         "display_name": request.query["name"][0]}
+        if request.method == "GET" and request.path.startswith(API + "/pipelines/") and request.path.endswith("/versions"):
+            pipeline_id = request.path.split("/")[-2]
+            newest_first = [{"pipeline_id": pipeline_id, "pipeline_version_id": v} for v in reversed(self.versions[pipeline_id])]
+            return 200, {"pipeline_versions": newest_first, "total_size": len(newest_first)}
+        if route == ("GET", "/experiments"):
+            return 200, {}
+        if route == ("POST", "/experiments"):
+            return 200, dict(request.json(), experiment_id="experiment-1")
+        if route == ("POST", "/runs"):
+            return 200, dict(request.json(), run_id="run-1", state="PENDING")
+        return 404, {"error": f"no route {route}", "code": 5}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self):
+                url = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = Request(
+                    self.command, url.path, parse_qs(url.query),
+                    {name.lower(): value for name, value in self.headers.items()}, body,
+                )
+                fake.requests.append(request)
+                status, answer = fake._answer(request)
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args):  # keep the test output clean
+                pass
+
+        return Handler

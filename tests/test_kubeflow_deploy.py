@@ -1,0 +1,111 @@
+"""`deploy` against a local stand-in for the Kubeflow Pipelines API (tests/fake_kfp.py).
+
+The requests kfp.Client sends are checked: the compiled spec's bytes, the
+pipeline name, the experiment, the run's version and pipeline root, the token.
+No real cluster is involved.
+"""
+import socket
+
+import pytest
+
+from pipeline.kubeflow_deploy import DeployError, deploy
+from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, run_cli
+from tests.fake_kfp import FakeKfp
+
+
+@pytest.mark.e2e
+def test_deploy_compiles_uploads_and_starts_a_run(tmp_path, mnist_dir):
+    spec_path = tmp_path / "mnist-tfx.yaml"
+    store = tmp_path / "object_store"
+    with FakeKfp(token="s3cret") as kfp:
+        result = run_cli(
+            "deploy", "--image", KUBEFLOW_IMAGE, "--output-dir", store,
+            "--mnist-dir", mnist_dir, "--max-examples-per-split", KUBEFLOW_SUBSET,
+            "--package-path", spec_path, "--kfp-experiment", "nightly", "--run",
+            env={"MNIST_TFX_KFP_HOST": kfp.url, "MNIST_TFX_KFP_TOKEN": "s3cret", "HOME": str(tmp_path)},
+        )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+
+    [upload] = kfp.calls("POST", "/pipelines/upload")
+    assert upload.uploaded_file() == spec_path.read_bytes()
+    assert upload.query["name"] == ["mnist-tfx"]
+    [experiment] = kfp.calls("POST", "/experiments")
+    assert experiment.json()["display_name"] == "nightly"
+    [run] = kfp.calls("POST", "/runs")
+    assert run.json()["experiment_id"] == "experiment-1"
+    assert run.json()["pipeline_version_reference"] == {
+        "pipeline_id": "pipeline-1", "pipeline_version_id": "pipeline-1-version-1",
+    }
+    assert run.json()["runtime_config"] == {
+        "parameters": {}, "pipeline_root": str(store / "pipeline_root"),
+    }
+    assert {r.headers.get("authorization") for r in kfp.requests} == {"Bearer s3cret"}
+    assert f"Run: {kfp.url}/#/runs/details/run-1" in result.stdout
+
+
+def test_an_existing_pipeline_gets_a_new_version(kubeflow_compiled):
+    cfg, spec_path, _ = kubeflow_compiled
+    with FakeKfp() as kfp:
+        kfp.pipelines["mnist-tfx"] = "pipeline-7"
+        kfp.versions["pipeline-7"] = ["pipeline-7-version-1"]
+        result = deploy(cfg.replace(kfp_host=kfp.url), spec_path, version_name="retrained", start_run=True)
+
+    assert not kfp.calls("POST", "/pipelines/upload")
+    [upload] = kfp.calls("POST", "/pipelines/upload_version")
+    assert upload.query == {"name": ["retrained"], "pipelineid": ["pipeline-7"]}
+    with open(spec_path, "rb") as f:
+        assert upload.uploaded_file() == f.read()
+    assert (result.pipeline_id, result.version_id) == ("pipeline-7", "pipeline-7-version-2")
+    [run] = kfp.calls("POST", "/runs")
+    assert run.json()["pipeline_version_reference"]["pipeline_version_id"] == "pipeline-7-version-2"
+    assert run.json()["display_name"] == "retrained"
+
+
+def test_without_run_nothing_is_started(kubeflow_compiled):
+    cfg, spec_path, _ = kubeflow_compiled
+    with FakeKfp() as kfp:
+        result = deploy(cfg.replace(kfp_host=kfp.url), spec_path)
+    assert result.run_url is None
+    assert kfp.calls("POST", "/pipelines/upload") and not kfp.calls("POST", "/runs")
+
+
+@pytest.mark.parametrize("status, reason", [(401, "Unauthorized"), (403, "Forbidden")])
+def test_a_refused_token_is_reported(kubeflow_compiled, status, reason):
+    cfg, spec_path, _ = kubeflow_compiled
+    with FakeKfp(token="the-right-one", refuse_with=status) as kfp:
+        with pytest.raises(DeployError) as error:
+            deploy(cfg.replace(kfp_host=kfp.url, kfp_token="a-stale-one"), spec_path)
+    message = str(error.value)
+    assert message.startswith(f"connecting: Kubeflow Pipelines at {kfp.url} refused the credentials")
+    assert f"(HTTP {status} {reason})" in message
+    assert "Unauthenticated: invalid bearer token" in message  # the server's own words
+    assert "--kfp-token" in message
+    [healthz] = kfp.requests  # asked once, sent nothing
+    assert (healthz.path, healthz.headers["authorization"]) == ("/apis/v2beta1/healthz", "Bearer a-stale-one")
+
+
+def test_an_unreachable_host_is_reported(kubeflow_compiled):
+    cfg, spec_path, _ = kubeflow_compiled
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    with pytest.raises(DeployError, match=f"connecting: cannot reach Kubeflow Pipelines at {url}"):
+        deploy(cfg.replace(kfp_host=url), spec_path)
+
+
+def test_a_spec_the_server_rejects_is_reported(kubeflow_compiled):
+    cfg, spec_path, _ = kubeflow_compiled
+    with FakeKfp(reject_uploads=True) as kfp:
+        with pytest.raises(DeployError, match="uploading the pipeline: .* rejected the pipeline spec: "
+                                              "Failed to create a pipeline: invalid pipeline spec"):
+            deploy(cfg.replace(kfp_host=kfp.url), spec_path)
+
+
+def test_a_file_that_is_no_spec_is_caught_before_anything_is_sent(kubeflow_compiled, tmp_path):
+    cfg, _, _ = kubeflow_compiled
+    not_a_spec = tmp_path / "notes.yaml"
+    not_a_spec.write_text("just: some yaml\n")
+    with FakeKfp() as kfp:
+        with pytest.raises(DeployError, match="notes.yaml is not a valid KFP pipeline spec"):
+            deploy(cfg.replace(kfp_host=kfp.url), str(not_a_spec))
+    assert kfp.requests == []
