@@ -1,6 +1,9 @@
 """The project's command line: `python -m pipeline run` (or `mnist-tfx run`).
 
-  run      runs the pipeline here (LocalDagRunner)
+  run      runs the pipeline here (LocalDagRunner); --resume after a failure
+  runs     lists, shows and compares local runs, from ML Metadata
+  lineage  tells where a pushed model came from
+  predict  classifies images with the latest pushed model
   compile  writes the Kubeflow Pipelines spec (and, optionally, the Vertex job)
   deploy   compiles, uploads to Kubeflow Pipelines, and optionally starts a run
 
@@ -89,6 +92,57 @@ def _log_path(directory: str, kind: str) -> str:
     return os.path.join(directory, "logs", time.strftime(f"{kind}-%Y%m%d-%H%M%S.log"))
 
 
+def _resume_point(cfg: config_lib.PipelineConfig):
+    """(failed nodes, run id) of the latest run, for a partial re-run."""
+    from pipeline import metadata
+
+    store = metadata.open_store(cfg.metadata_path)
+    latest = metadata.find_run(store, cfg.pipeline_name, "latest")
+    nodes = metadata.executions(store, latest)
+    failed = [node_id for node_id, node in nodes.items() if node.state == "failed"]
+    if not failed:
+        raise ValueError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
+    print(f"  resuming run {latest.name} from {', '.join(failed)}", flush=True)
+    return failed, latest.name
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from pipeline import runs
+
+    cfg = _config(args)
+    if args.runs_command == "list":
+        lines = runs.list_runs(cfg)
+    elif args.runs_command == "show":
+        lines = runs.show_run(cfg, args.run)
+    else:
+        lines = runs.compare_runs(cfg, args.run_a, args.run_b)
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from pipeline import lineage
+
+    print("\n".join(lineage.lineage(_config(args), args.model)))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from pipeline import predict
+
+    print("\n".join(predict.predict(_config(args), args.images)))
+    return 0
+
+
+def _add_location_options(parser: argparse.ArgumentParser) -> None:
+    """Where to read a local run's records from (the run command's defaults)."""
+    for name in ("output_dir", "pipeline_name"):
+        parser.add_argument(
+            "--" + name.replace("_", "-"), dest=name, default=None,
+            help=f"(env {config_lib.env_name(name)})",
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     print(f"Running {cfg.pipeline_name}: output in {cfg.output_dir}", flush=True)
@@ -103,10 +157,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f"  MNIST cache: {source.download().directory}", flush=True)
 
+    from_nodes, base_run_id = _resume_point(cfg) if args.resume else (None, None)
+
     def run():
         from pipeline import local_runner  # loads TensorFlow: its noise goes to the log
 
-        local_runner.run(cfg)
+        local_runner.run(cfg, from_nodes=from_nodes, base_run_id=base_run_id)
 
     _quietly(args, _log_path(cfg.output_dir, "run"), run)
     _print_summary(cfg, time.monotonic() - started)
@@ -153,7 +209,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--verbose", action="store_true",
         help="show TensorFlow, Beam and TFX logs, and tracebacks of errors",
@@ -161,7 +220,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline locally")
     _add_config_options(run, kubeflow=False)
+    run.add_argument(
+        "--resume", action="store_true",
+        help="re-run only the latest run's failed components and those downstream of them",
+    )
     run.set_defaults(func=cmd_run)
+
+    runs = commands.add_parser("runs", help="list, show and compare local runs (from ML Metadata)")
+    runs_commands = runs.add_subparsers(dest="runs_command", required=True)
+    runs_list = runs_commands.add_parser("list", help="one line per run")
+    runs_show = runs_commands.add_parser("show", help="each component: state, time, why it ran, outputs")
+    runs_show.add_argument("run", help="a run id, a unique prefix of one, or 'latest'")
+    runs_compare = runs_commands.add_parser("compare", help="two runs side by side, with deltas")
+    runs_compare.add_argument("run_a")
+    runs_compare.add_argument("run_b")
+    for sub in (runs_list, runs_show, runs_compare):
+        _add_location_options(sub)
+    runs.set_defaults(func=cmd_runs)
+
+    lineage = commands.add_parser("lineage", help="where a pushed model came from")
+    lineage.add_argument("model", help="a pushed version (e.g. 1795855454) or its directory")
+    _add_location_options(lineage)
+    lineage.set_defaults(func=cmd_lineage)
+
+    predict = commands.add_parser("predict", help="classify images with the latest pushed model")
+    predict.add_argument("images", nargs="+", help="PNG/JPEG files, or .npy batches")
+    _add_location_options(predict)
+    predict.set_defaults(func=cmd_predict)
 
     compile_ = commands.add_parser("compile", help="write the Kubeflow Pipelines spec")
     deploy = commands.add_parser(

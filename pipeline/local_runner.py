@@ -11,6 +11,7 @@ the environment (MNIST_DIR, MNIST_TFX_OUTPUT_DIR, MNIST_TFX_EPOCHS, ...).
 """
 import os
 import sys
+from typing import List, Optional
 
 if __name__ == "__main__" and __package__ in (None, ""):
     # Run as a script (by the tfx CLI): this file's directory is first on
@@ -21,18 +22,36 @@ from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
 from pipeline import dag  # noqa: E402
 
 
-def run(config: config_lib.PipelineConfig) -> None:
+def run(
+    config: config_lib.PipelineConfig,
+    from_nodes: Optional[List[str]] = None,
+    base_run_id: Optional[str] = None,
+) -> None:
+    """Runs the whole pipeline, or (a partial run, for resuming) only
+    `from_nodes` and what is downstream of them, reusing the other nodes'
+    results from run `base_run_id`."""
     from tfx import v1 as tfx
+    from tfx.orchestration.pipeline import RunOptions
 
     os.makedirs(config.output_dir, exist_ok=True)
-    tfx.orchestration.LocalDagRunner().run(
-        dag.create_pipeline(
-            config,
-            metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-                config.metadata_path
+    run_options = None
+    if from_nodes:
+        run_options = RunOptions(from_nodes=from_nodes, base_pipeline_run_id=base_run_id)
+    try:
+        tfx.orchestration.LocalDagRunner().run(
+            dag.create_pipeline(
+                config,
+                metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+                    config.metadata_path
+                ),
             ),
+            run_options=run_options,
         )
-    )
+    except Exception as error:
+        from pipeline import metadata
+
+        metadata.record_failure(config.metadata_path, config.pipeline_name, error)
+        raise
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Reads what a local run recorded in ML Metadata: executions, artifacts, metrics."""
 import dataclasses
+import json
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -51,35 +52,130 @@ class NodeExecution:
         return STATE_NAMES.get(self.execution.last_known_state, "unknown")
 
 
+def execution_by_id(store: mlmd.MetadataStore, execution: metadata_store_pb2.Execution) -> "NodeExecution":
+    """One execution with its node id, inputs and outputs."""
+    node_ids = [
+        c.name.split(".", 1)[-1]
+        for c in store.get_contexts_by_execution(execution.id)
+        if c.type == "node"
+    ]
+    events = store.get_events_by_execution_ids([execution.id])
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    inputs: Artifacts = {}
+    outputs: Artifacts = {}
+    for event in events:
+        key = event.path.steps[0].key if event.path.steps else ""
+        side = inputs if event.type in _INPUT_EVENTS else outputs
+        side.setdefault(key, []).append(artifacts[event.artifact_id])
+    return NodeExecution(node_ids[0] if node_ids else "", execution, inputs, outputs)
+
+
 def executions(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> Dict[str, NodeExecution]:
-    """The run's executions by node id (e.g. 'Trainer'), with their outputs."""
-    result = {}
-    executions_in_order = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
-    for execution in executions_in_order:
-        node_ids = [
-            c.name.split(".", 1)[-1]
-            for c in store.get_contexts_by_execution(execution.id)
-            if c.type == "node"
-        ]
-        events = store.get_events_by_execution_ids([execution.id])
-        artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-        inputs: Artifacts = {}
-        outputs: Artifacts = {}
-        for event in events:
-            key = event.path.steps[0].key if event.path.steps else ""
-            side = inputs if event.type in _INPUT_EVENTS else outputs
-            side.setdefault(key, []).append(artifacts[event.artifact_id])
-        for node_id in node_ids:
-            result[node_id] = NodeExecution(node_id, execution, inputs, outputs)
-    return result
+    """The run's executions by node id (e.g. 'Trainer'), in the order they ran."""
+    found = [execution_by_id(store, e) for e in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)]
+    return {n.node_id: n for n in found}
 
 
-def custom_value(artifact: metadata_store_pb2.Artifact, key: str):
-    if key not in artifact.custom_properties:
+def custom_value(item, key: str):
+    """A custom property of an artifact or execution, as a Python value."""
+    if key not in item.custom_properties:
         return None
-    value = artifact.custom_properties[key]
+    value = item.custom_properties[key]
     kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind != "struct_value" else value.struct_value
+    if kind == "struct_value":
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(value.struct_value)
+    return getattr(value, kind)
+
+
+# TFX keeps its own bookkeeping in execution properties named __like_this__.
+def exec_properties(execution: metadata_store_pb2.Execution) -> Dict[str, Any]:
+    return {
+        key: custom_value(execution, key)
+        for key in execution.custom_properties
+        if not key.startswith("__")
+    }
+
+
+# Double underscores, like TFX's own bookkeeping: not an execution parameter.
+_ERROR_KEY = "__error_message__"
+
+
+def record_failure(metadata_path: str, pipeline_name: str, error: BaseException) -> None:
+    """Stores the exception on the latest run's failed executions.
+
+    TFX's local launcher records only that an executor failed, not why, when
+    the executor raised a plain exception; `runs show` should say why.
+    """
+    if not os.path.exists(metadata_path):
+        return
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    store = mlmd.MetadataStore(config)
+    found = runs(store, pipeline_name)
+    if not found:
+        return
+    for execution in store.get_executions_by_context(found[-1].id):
+        if execution.last_known_state == metadata_store_pb2.Execution.FAILED and _ERROR_KEY not in execution.custom_properties:
+            execution.custom_properties[_ERROR_KEY].string_value = f"{type(error).__name__}: {error}"
+            store.put_executions([execution])
+
+
+def error_message(execution: metadata_store_pb2.Execution) -> Optional[str]:
+    """Why a failed execution failed: as recorded by us, or by TFX (JSON)."""
+    if _ERROR_KEY in execution.custom_properties:
+        return custom_value(execution, _ERROR_KEY)
+    result = custom_value(execution, "__execution_result__")
+    if not result:
+        return None
+    try:
+        return json.loads(result).get("resultMessage") or result
+    except ValueError:
+        return result
+
+
+def node_history(
+    store: mlmd.MetadataStore, pipeline_name: str, node_id: str
+) -> List[metadata_store_pb2.Execution]:
+    """Every execution of one node across runs, oldest first."""
+    context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    if context is None:
+        return []
+    return sorted(store.get_executions_by_context(context.id), key=lambda e: e.id)
+
+
+def find_run(store: mlmd.MetadataStore, pipeline_name: str, ref: str) -> metadata_store_pb2.Context:
+    """A run by id, by a unique prefix of it, or 'latest'."""
+    found = runs(store, pipeline_name)
+    if not found:
+        raise ValueError(f"No runs of {pipeline_name} recorded yet")
+    if ref == "latest":
+        return found[-1]
+    matches = [r for r in found if r.name == ref] or [r for r in found if r.name.startswith(ref)]
+    if len(matches) != 1:
+        what = "No run" if not matches else f"{len(matches)} runs"
+        raise ValueError(f"{what} of {pipeline_name} match {ref!r}; see `runs list`")
+    return matches[0]
+
+
+def run_status(nodes: Dict[str, "NodeExecution"]) -> str:
+    states = {n.state for n in nodes.values()}
+    for status in ("failed", "running", "new"):
+        if status in states:
+            return status
+    return "complete"
+
+
+def wall_seconds(execution: metadata_store_pb2.Execution) -> float:
+    return (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
+
+
+def run_wall_seconds(run: metadata_store_pb2.Context, nodes: Dict[str, "NodeExecution"]) -> float:
+    if not nodes:
+        return 0.0
+    end = max(n.execution.last_update_time_since_epoch for n in nodes.values())
+    return (end - run.create_time_since_epoch) / 1000
 
 
 @dataclasses.dataclass

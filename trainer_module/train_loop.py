@@ -6,7 +6,8 @@ scratch"), with two corrections the seed needs: metrics are reset every epoch,
 so each line reports that epoch alone, and the model is called with
 `training=True` in the train step, so its Dropout layers are active.
 """
-from typing import Callable, Dict, List
+import sys
+from typing import Callable, Dict, List, Optional
 
 import tensorflow as tf
 
@@ -84,6 +85,13 @@ def log_epoch(epoch: int, result: Dict[str, float]) -> None:
     )
 
 
+def _progress_bar(steps_per_epoch: Optional[int]) -> Optional[tf.keras.utils.Progbar]:
+    """Keras' `1875/1875 [====]` bar, on a terminal only (logs stay clean)."""
+    if not sys.stdout.isatty():
+        return None
+    return tf.keras.utils.Progbar(steps_per_epoch, unit_name="step")
+
+
 def train_custom(
     model: tf.keras.Model,
     train_ds: tf.data.Dataset,
@@ -92,10 +100,16 @@ def train_custom(
 ) -> History:
     steps = Steps(model, config.learning_rate)
     history = []
+    steps_per_epoch = None  # known after the first epoch
     for epoch in range(1, config.epochs + 1):
         steps.reset()
-        for images, labels in train_ds:
+        bar = _progress_bar(steps_per_epoch)
+        step = 0
+        for step, (images, labels) in enumerate(train_ds, start=1):
             steps.train_step(images, labels)
+            if bar:
+                bar.update(step)
+        steps_per_epoch = step
         for images, labels in eval_ds:
             steps.test_step(images, labels)
         result = steps.epoch_result()

@@ -1,0 +1,79 @@
+"""Why a component ran instead of being served from TFX's cache.
+
+TFX reuses an earlier result when a node's inputs, parameters and code are
+all the same. So for a node that ran, the answer is what differs from the
+node's latest earlier result: input artifacts, parameters, or the Trainer
+module's fingerprint (the hash TFX puts in the module wheel's version).
+"""
+import json
+import re
+from typing import List, Optional
+
+import ml_metadata as mlmd
+
+from pipeline import metadata
+
+_MODULE_KEY = "module_path"
+_WHEEL_HASH = re.compile(r"\+([0-9a-f]{64})")
+
+
+def module_fingerprint(module_path: Optional[str]) -> Optional[str]:
+    match = _WHEEL_HASH.search(module_path or "")
+    return match.group(1) if match else None
+
+
+def _diff_json(key: str, before: str, after: str) -> str:
+    try:
+        old, new = json.loads(before), json.loads(after)
+    except (TypeError, ValueError):
+        return f"parameter {key} changed"
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return f"parameter {key} changed"
+    changed = [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return f"parameter {key} changed: " + ", ".join(changed)
+
+
+def changes(before: metadata.NodeExecution, after: metadata.NodeExecution) -> List[str]:
+    """What differs between two executions of the same node."""
+    found = []
+    old_props = metadata.exec_properties(before.execution)
+    new_props = metadata.exec_properties(after.execution)
+    for key in sorted(set(old_props) | set(new_props)):
+        old, new = old_props.get(key), new_props.get(key)
+        if old == new:
+            continue
+        if key == _MODULE_KEY:
+            a, b = module_fingerprint(old), module_fingerprint(new)
+            if a != b:
+                found.append(f"trainer module fingerprint changed: {str(a)[:12]} -> {str(b)[:12]}")
+        elif isinstance(old, str) and isinstance(new, str) and old[:1] in "{[" and new[:1] in "{[":
+            found.append(_diff_json(key, old, new))
+        else:
+            found.append(f"parameter {key} changed: {old!r} -> {new!r}")
+    for key in sorted(set(before.inputs) | set(after.inputs)):
+        old_ids = [a.id for a in before.inputs.get(key, [])]
+        new_ids = [a.id for a in after.inputs.get(key, [])]
+        if old_ids != new_ids:
+            found.append(f"input {key} changed: artifact {old_ids or 'none'} -> {new_ids or 'none'}")
+    return found
+
+
+def why(store: mlmd.MetadataStore, pipeline_name: str, node: metadata.NodeExecution) -> str:
+    """'cached', 'failed: ...', or 'ran: <what changed>' for one node of a run."""
+    if node.state == "cached":
+        return "cached"
+    if node.state == "failed":
+        return "failed"
+    if node.state != "complete":
+        return node.state
+    if node.execution.type.endswith("Resolver"):
+        return "ran: resolvers query ML Metadata on every run"
+    history = [e for e in metadata.node_history(store, pipeline_name, node.node_id) if e.id < node.execution.id]
+    earlier = [e for e in history if metadata.STATE_NAMES.get(e.last_known_state) in ("complete", "cached")]
+    if not earlier:
+        return "ran: earlier attempts failed" if history else "ran: no earlier result"
+    previous = metadata.execution_by_id(store, earlier[-1])
+    what = changes(previous, node)
+    if not what:
+        return "ran: same inputs, parameters and code as before (cache disabled?)"
+    return "ran: " + "; ".join(what)

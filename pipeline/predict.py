@@ -1,0 +1,61 @@
+"""`predict`: classify image files with the latest pushed model.
+
+PNG/JPEG files are read as greyscale and scaled to 28x28; a `.npy` file holds
+a batch ([N, 28, 28], [N, 28, 28, 1] or [N, 784]; uint8 0..255 or floats in
+[0, 1]). MNIST digits are light on dark: an image whose mean is above mid-grey
+(dark ink on paper) is inverted first.
+"""
+import os
+from typing import List, Tuple
+
+import numpy as np
+
+from pipeline.config import PipelineConfig
+
+
+def latest_pushed_model(cfg: PipelineConfig) -> str:
+    versions = [v for v in os.listdir(cfg.serving_dir) if v.isdigit()] if os.path.isdir(cfg.serving_dir) else []
+    if not versions:
+        raise ValueError(f"No pushed model under {cfg.serving_dir}: run the pipeline first")
+    return os.path.join(cfg.serving_dir, max(versions, key=int))
+
+
+def _as_unit_floats(pixels: np.ndarray) -> np.ndarray:
+    pixels = pixels.astype(np.float32)
+    return pixels / 255.0 if pixels.max(initial=0) > 1.0 else pixels
+
+
+def load_images(paths: List[str]) -> Tuple[List[str], np.ndarray]:
+    """-> (a name per image, float32 [N, 28, 28, 1] in [0, 1])."""
+    from PIL import Image
+
+    names, batches = [], []
+    for path in paths:
+        if path.endswith(".npy"):
+            array = np.load(path)
+            images = _as_unit_floats(array.reshape(len(array), 28, 28))
+            names += [f"{path}[{i}]" for i in range(len(images))]
+        else:
+            with Image.open(path) as image:
+                grey = np.asarray(image.convert("L").resize((28, 28)), dtype=np.float32) / 255.0
+            images = grey[None]
+            names.append(path)
+        inverted = np.where(images.mean(axis=(1, 2), keepdims=True) > 0.5, 1.0 - images, images)
+        batches.append(inverted)
+    return names, np.concatenate(batches)[..., None].astype(np.float32)
+
+
+def predict(cfg: PipelineConfig, paths: List[str]) -> List[str]:
+    import tensorflow as tf
+
+    from trainer_module.export import SERVING_IMAGES
+    from trainer_module.features import PREDICTIONS_KEY
+
+    model_dir = latest_pushed_model(cfg)
+    names, images = load_images(paths)
+    serve = tf.saved_model.load(model_dir).signatures[SERVING_IMAGES]
+    probabilities = serve(images=tf.constant(images))[PREDICTIONS_KEY].numpy()
+    lines = [f"model: {model_dir}"]
+    for name, row in zip(names, probabilities):
+        lines.append(f"{name}: {int(row.argmax())} ({row.max():.1%})")
+    return lines

@@ -1,0 +1,102 @@
+"""`runs list`, `runs show`, `runs compare`: what ML Metadata knows about runs."""
+import datetime
+import json
+import os
+from typing import Dict, List, Optional
+
+from pipeline import explain, metadata
+from pipeline.config import PipelineConfig
+
+
+def _start(run) -> str:
+    return datetime.datetime.fromtimestamp(run.create_time_since_epoch / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _table(rows: List[List[str]]) -> List[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def list_runs(cfg: PipelineConfig) -> List[str]:
+    store = metadata.open_store(cfg.metadata_path)
+    rows = [["RUN", "STARTED", "STATUS", "WALL", "ACCURACY", "BLESSED", "PUSHED"]]
+    for run in metadata.runs(store, cfg.pipeline_name):
+        nodes = metadata.executions(store, run)
+        summary = metadata.summarize(store, run)
+        rows.append([
+            run.name, _start(run), metadata.run_status(nodes),
+            f"{metadata.run_wall_seconds(run, nodes):.0f} s", _pct(summary.accuracy),
+            {True: "yes", False: "no", None: "-"}[summary.blessed],
+            os.path.basename(summary.pushed_to) if summary.pushed_to else "-",
+        ])
+    return _table(rows)
+
+
+def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
+    store = metadata.open_store(cfg.metadata_path)
+    run = metadata.find_run(store, cfg.pipeline_name, ref)
+    nodes = metadata.executions(store, run)
+    lines = [
+        f"Run {run.name}: {metadata.run_status(nodes)}, started {_start(run)}, "
+        f"{metadata.run_wall_seconds(run, nodes):.0f} s"
+    ]
+    for node_id, node in nodes.items():
+        lines.append(f"  {node_id:31s} {metadata.wall_seconds(node.execution):7.1f} s  "
+                     f"{explain.why(store, cfg.pipeline_name, node)}")
+        for key, artifacts in node.outputs.items():
+            for artifact in artifacts:
+                lines.append(f"      {key}: {artifact.uri}")
+        if node.state == "failed":
+            lines.append(f"      error: {metadata.error_message(node.execution) or 'see the run log'}")
+    return lines
+
+
+def _facts(store, run) -> Dict[str, object]:
+    """What `compare` puts side by side for one run."""
+    nodes = metadata.executions(store, run)
+    summary = metadata.summarize(store, run)
+    facts: Dict[str, object] = {}
+    trainer = nodes.get("Trainer")
+    if trainer:
+        props = metadata.exec_properties(trainer.execution)
+        for key, value in json.loads(props.get("custom_config") or "{}").items():
+            facts[f"hparam {key}"] = value
+        facts["trainer module"] = (explain.module_fingerprint(props.get("module_path")) or "-")[:12]
+    example_gen = nodes.get("MnistExampleGen")
+    if example_gen:
+        props = metadata.exec_properties(example_gen.execution)
+        facts["data fingerprint"] = (props.get("source_fingerprint") or "-")[:16]
+        facts["examples per split"] = props.get("max_examples_per_split") or "all"
+    facts["accuracy overall"] = summary.accuracy
+    for digit, value in summary.accuracy_per_digit.items():
+        facts[f"accuracy digit {digit}"] = value
+    facts["blessed"] = summary.blessed
+    return facts
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float) and 0 <= value <= 1:
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def compare_runs(cfg: PipelineConfig, ref_a: str, ref_b: str) -> List[str]:
+    store = metadata.open_store(cfg.metadata_path)
+    run_a = metadata.find_run(store, cfg.pipeline_name, ref_a)
+    run_b = metadata.find_run(store, cfg.pipeline_name, ref_b)
+    a, b = _facts(store, run_a), _facts(store, run_b)
+    rows = [["", run_a.name, run_b.name, "DELTA"]]
+    for key in list(dict.fromkeys([*a, *b])):
+        va, vb = a.get(key), b.get(key)
+        if va == vb:
+            delta = ""
+        elif isinstance(va, (int, float)) and isinstance(vb, (int, float)) and not isinstance(va, bool):
+            delta = f"{vb - va:+.4f}" if isinstance(va, float) or isinstance(vb, float) else f"{vb - va:+d}"
+        else:
+            delta = "changed"
+        rows.append([key, _fmt(va), _fmt(vb), delta])
+    return _table(rows)
