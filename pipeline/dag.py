@@ -14,6 +14,7 @@ from tfx import v1 as tfx
 
 from components.mnist_example_gen.component import MnistExampleGen
 from components.validation_gate import ValidationGate
+from components.versioned_pusher import VersionedPusher
 from pipeline import evaluation
 from pipeline.config import PROJECT_ROOT, PipelineConfig
 
@@ -82,13 +83,14 @@ def create_pipeline(
             config.accuracy_lower_bound, config.max_accuracy_drop
         ),
     )
-    pusher = tfx.components.Pusher(
+    # Staged and renamed into place; the same model is not pushed twice.
+    pusher = VersionedPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
-    )
+    ).with_id("Pusher")
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,

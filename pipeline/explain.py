@@ -75,5 +75,8 @@ def why(store: mlmd.MetadataStore, pipeline_name: str, node: metadata.NodeExecut
     previous = metadata.execution_by_id(store, earlier[-1])
     what = changes(previous, node)
     if not what:
-        return "ran: same inputs, parameters and code as before (cache disabled?)"
+        # ML Metadata keeps one input event per artifact, so an artifact in
+        # two roles (the baseline being the candidate model itself) shows once.
+        return ("ran: same recorded inputs, parameters and code as before; an input "
+                "in a second role (e.g. a new baseline model) or a disabled cache")
     return "ran: " + "; ".join(what)

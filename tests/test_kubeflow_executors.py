@@ -17,7 +17,8 @@ import tensorflow as tf
 import yaml
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from components.mnist_example_gen import MnistExampleGen, encoding
+from components.mnist_example_gen import encoding
+from components.mnist_example_gen.component import MnistExampleGen
 from tests.conftest import KUBEFLOW_SUBSET
 
 pytestmark = pytest.mark.e2e

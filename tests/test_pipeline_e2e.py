@@ -93,12 +93,14 @@ def test_reruns_with_nothing_changed_are_served_from_cache(first_run, mnist_dir,
 
     # Second run: data and training come from the cache. The first run's model
     # is now the latest blessed one, so the Evaluator runs once more, with it
-    # as the baseline (a new input, hence no cache hit).
+    # as the baseline (a new input, hence no cache hit). The Pusher runs too,
+    # and finds that exact model already served: no second version.
+    pushed_before = _versions(output_dir)
     nodes = rerun()
     for node in ("MnistExampleGen", "StatisticsGen", "ExampleValidator", "Trainer"):
         assert nodes[node].state == "cached", (node, nodes[node].state)
     assert nodes["Evaluator"].state == "complete"
-    assert "baseline_model" in nodes["Evaluator"].inputs
+    assert nodes["Pusher"].state == "complete" and _versions(output_dir) == pushed_before
 
     # Third run: nothing new at all; every component is a cache hit (the
     # resolver is a query, not a cached step).
