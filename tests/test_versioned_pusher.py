@@ -1,7 +1,6 @@
 """The Pusher's executor, run directly on real artifacts in a temporary directory."""
 import os
 
-import pytest
 from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import path_utils, proto_utils

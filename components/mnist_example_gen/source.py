@@ -116,7 +116,7 @@ def fingerprint(directory: str) -> str:
     Size and SHA-256 of the bytes as stored, so any edit re-runs ingestion.
     """
     h = hashlib.sha256()
-    for stem, path in sorted(locate(directory).items()):
+    for _, path in sorted(locate(directory).items()):
         with fs.open_file(path, "rb") as f:
             h.update(f"{os.path.basename(path)}:".encode() + hashlib.sha256(f.read()).digest())
     return h.hexdigest()
