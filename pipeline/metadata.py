@@ -30,10 +30,7 @@ def runs(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadata_store_p
     pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
     if pipeline is None:
         return []
-    children = store.get_children_contexts_by_context(pipeline.id)
-    found = [c for c in children if c.type == "pipeline_run"] or [
-        c for c in store.get_contexts_by_type("pipeline_run")
-    ]
+    found = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"]
     return sorted(found, key=lambda c: (c.create_time_since_epoch, c.id))
 
 
