@@ -6,13 +6,39 @@ from tests.synthetic_digits import make_digits
 from trainer_module import features, input_pipeline
 
 
+def _protobuf_example(image: np.ndarray, label: int) -> bytes:
+    """The reference: one tf.train.Example built field by field."""
+    return tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                features.IMAGE_KEY: tf.train.Feature(
+                    int64_list=tf.train.Int64List(value=image.reshape(-1).tolist())
+                ),
+                features.LABEL_KEY: tf.train.Feature(
+                    int64_list=tf.train.Int64List(value=[int(label)])
+                ),
+            }
+        )
+    ).SerializeToString(deterministic=True)
+
+
 def test_encode_decode_round_trip():
     images, labels = make_digits(5, seed=3)
-    for image, label in zip(images, labels):
-        pixels, got_label = encoding.decode(encoding.encode(image, label))
+    for (image, label), serialized in zip(zip(images, labels), encoding.encode_all(images, labels)):
+        pixels, got_label = encoding.decode(serialized)
         assert got_label == label
         np.testing.assert_array_equal(pixels, image.reshape(-1))
         assert pixels.shape == (features.NUM_PIXELS,)
+
+
+def test_encoder_writes_protobufs_deterministic_bytes():
+    images, labels = make_digits(20, seed=6)
+    images[0, 0, :3] = [0, 127, 255]  # one- and two-byte varints
+    encoded = encoding.encode_all(images, labels)
+    reference = [_protobuf_example(image, label) for image, label in zip(images, labels)]
+    parse = tf.train.Example.FromString
+    assert [parse(e) for e in encoded] == [parse(r) for r in reference]
+    assert encoded == reference  # byte for byte
 
 
 def test_trainer_parses_what_ingestion_writes():

@@ -21,12 +21,15 @@ FINGERPRINT_KEY = "source_fingerprint"
 # The same file naming as TFX's own ExampleGen, so every downstream reader
 # (StatisticsGen, Trainer, Evaluator, Transform) finds the data.
 FILE_NAME = "data_tfrecord-00000-of-00001.gz"
+# zlib's fastest level: a quarter of the default level's time for files
+# only 15% larger; every reader decompresses them equally fast.
+_WRITE_OPTIONS = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=1)
 
 
 def write_split(images, labels, split_dir: str) -> str:
     tf.io.gfile.makedirs(split_dir)
     path = os.path.join(split_dir, FILE_NAME)
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+    with tf.io.TFRecordWriter(path, options=_WRITE_OPTIONS) as writer:
         for serialized in encoding.encode_all(images, labels):
             writer.write(serialized)
     return path
