@@ -108,5 +108,5 @@ def create_pipeline(
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=config.beam_args,
+        beam_pipeline_args=config.beam_pipeline_args(project_root),
     )

@@ -62,3 +62,15 @@ def test_object_store_paths_are_kept_as_given():
 def test_bad_settings_are_reported(env, message):
     with pytest.raises(ValueError, match=message):
         config_lib.from_env(env)
+
+
+def test_direct_runner_args_name_the_lock_so_tfx_builds_no_sdist():
+    from tfx.utils import dependency_utils
+
+    local = config_lib.PipelineConfig().beam_pipeline_args("/app")
+    assert local[-1] == "--requirements_file=/app/requirements-runtime.lock"
+    # TFX's own check: with this flag it leaves the args as they are
+    # instead of packaging itself (which takes seconds, and litters /tmp).
+    assert dependency_utils.make_beam_dependency_flags(local) == local
+    remote = ["--runner=DataflowRunner", "--sdk_container_image=example/image:1"]
+    assert config_lib.PipelineConfig(beam_args=remote).beam_pipeline_args() == remote

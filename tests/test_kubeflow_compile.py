@@ -101,7 +101,8 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
     assert trainer["resources"] == {"cpuLimit": 2.0, "memoryLimit": 6.0}
     for label, executor in spec["deploymentSpec"]["executors"].items():
         if "container" in executor:
-            assert executor["container"]["args"][-2:] == cfg.beam_args, label
+            beam_args = cfg.beam_pipeline_args(config_lib.IMAGE_PROJECT_ROOT)
+            assert executor["container"]["args"][-len(beam_args):] == beam_args, label
 
 
 def test_trainer_module_wheel_is_staged_under_the_pipeline_root(kubeflow_compiled, spec):

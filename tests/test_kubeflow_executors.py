@@ -54,7 +54,7 @@ def local_outputs(kubeflow_compiled, tmp_path_factory):
             metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
                 local.metadata_path
             ),
-            beam_pipeline_args=local.beam_args,
+            beam_pipeline_args=local.beam_pipeline_args(),
         )
     )
     # One execution each, so one output directory each.
