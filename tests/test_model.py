@@ -71,4 +71,7 @@ def test_fit_loop_reports_the_same_history_as_the_custom_loop():
     fit = train_loop.LOOPS["fit"](build_model(), ds, ds, config)
     custom = train_loop.LOOPS["custom"](build_model(), ds, ds, TrainConfig(epochs=2))
     assert len(fit) == len(custom) == 2
-    assert set(fit[0]) == set(custom[0]) == {"loss", "accuracy", "test_loss", "test_accuracy"}
+    assert set(fit[0]) == set(custom[0]) == {
+        "loss", "accuracy", "test_loss", "test_accuracy", "train_seconds"
+    }
+    assert all(0 < epoch["train_seconds"] < 60 for epoch in fit + custom)

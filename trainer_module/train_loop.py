@@ -7,6 +7,7 @@ so each line reports that epoch alone, and the model is called with
 `training=True` in the train step, so its Dropout layers are active.
 """
 import sys
+import time
 from typing import Callable, Dict, List, Optional
 
 import tensorflow as tf
@@ -63,8 +64,9 @@ class Steps:
         ):
             metric.reset_state()
 
-    def epoch_result(self) -> Dict[str, float]:
+    def epoch_result(self, train_seconds: float) -> Dict[str, float]:
         return {
+            "train_seconds": train_seconds,
             "loss": float(self.train_loss.result()),
             "accuracy": float(self.train_accuracy.result()),
             "test_loss": float(self.test_loss.result()),
@@ -105,17 +107,34 @@ def train_custom(
         steps.reset()
         bar = _progress_bar(steps_per_epoch)
         step = 0
+        started = time.monotonic()
         for step, (images, labels) in enumerate(train_ds, start=1):
             steps.train_step(images, labels)
             if bar:
                 bar.update(step)
+        float(steps.train_loss.result())  # waits for the last step to finish
+        train_seconds = time.monotonic() - started
         steps_per_epoch = step
         for images, labels in eval_ds:
             steps.test_step(images, labels)
-        result = steps.epoch_result()
+        result = steps.epoch_result(train_seconds)
         log_epoch(epoch, result)
         history.append(result)
     return history
+
+
+class _TrainTimer(tf.keras.callbacks.Callback):
+    """Each epoch's training time, up to its validation pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: List[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.monotonic()
+
+    def on_test_begin(self, logs=None):
+        self.seconds.append(time.monotonic() - self._started)
 
 
 def train_fit(
@@ -129,10 +148,14 @@ def train_fit(
         loss=tf.keras.losses.SparseCategoricalCrossentropy(),
         metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
-    fit = model.fit(train_ds, validation_data=eval_ds, epochs=config.epochs, verbose=0)
+    timer = _TrainTimer()
+    fit = model.fit(
+        train_ds, validation_data=eval_ds, epochs=config.epochs, verbose=0, callbacks=[timer]
+    )
     history = []
     for epoch in range(config.epochs):
         result = {
+            "train_seconds": timer.seconds[epoch],
             "loss": fit.history["loss"][epoch],
             "accuracy": fit.history["accuracy"][epoch],
             "test_loss": fit.history["val_loss"][epoch],
