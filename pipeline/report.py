@@ -81,6 +81,10 @@ def _fmt(value: Optional[float], signed: bool = False, count: bool = False) -> s
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
 def _table(rows: List[List[str]]) -> List[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
@@ -98,10 +102,12 @@ def _metric_lines(summary: Dict[str, Any]) -> List[str]:
                     _fmt(overall["change"].get(name), signed=True, count=count)]
         rows.append(row)
     lines = ["Metrics (TFMA, eval split):"] + _table(rows)
-    digit_rows = [["digit", "accuracy", "test digits"]]
+    digit_rows = [["digit", "accuracy", "test digits"] + (["baseline", "change"] if with_baseline else [])]
     for d in summary["evaluation"]["per_digit"]:
-        accuracy = "-" if d["accuracy"] is None else f"{d['accuracy']:.2%}"
-        digit_rows.append([str(d["digit"]), accuracy, _fmt(d["example_count"], count=True)])
+        row = [str(d["digit"]), _pct(d["accuracy"]), _fmt(d["example_count"], count=True)]
+        if with_baseline:
+            row += [_pct(d["baseline_accuracy"]), _fmt(d["accuracy_change"], signed=True)]
+        digit_rows.append(row)
     return lines + ["Accuracy per digit:"] + _table(digit_rows)
 
 

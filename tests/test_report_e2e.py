@@ -131,7 +131,8 @@ def test_report_command_exit_status_follows_the_blessing(runs):
     assert re.search(r"^  sparse_categorical_accuracy 0\.\d{4} >= 0\.999 FAIL$", out, re.M)
     assert re.search(r"^  sparse_categorical_accuracy change \+0\.0000 >= -0\.002 PASS$", out, re.M)
     assert re.search(r"^  sparse_categorical_accuracy\s+0\.\d{4}\s+0\.\d{4}\s+\+0\.0000$", out, re.M)
-    assert len(re.findall(r"^  \d  +\d+\.\d\d%  +\d+$", out, re.M)) == 10  # per digit
+    # Per digit: accuracy, test digits, the baseline's accuracy, the change.
+    assert len(re.findall(r"^  \d  +\d+\.\d\d%  +\d+  +\d+\.\d\d%  +\+0\.0000$", out, re.M)) == 10
     [path] = re.findall(r"^HTML report: (.+)$", out, re.M)
     page = Path(path).read_text()
     assert Path(path).parent == Path(cfg.output_dir) / "reports"
