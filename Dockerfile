@@ -24,6 +24,7 @@ COPY pyproject.toml README.md ./
 COPY pipeline/ pipeline/
 COPY components/ components/
 COPY trainer_module/ trainer_module/
+COPY system/ system/
 COPY schemas/ schemas/
 # Editable, so the code stays in /app, where the compiled pipeline reads
 # schemas/ (PipelineConfig.image_project_root); setuptools comes from the lock,

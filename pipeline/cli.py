@@ -4,6 +4,7 @@
   runs     lists, shows and compares local runs, from ML Metadata
   lineage  tells where a pushed model came from
   predict  classifies images with the latest pushed model
+  report   a run's verdict and metrics, and its HTML report; exit 0 blessed, 1 not, 2 not evaluated
   compile  writes the Kubeflow Pipelines spec (and, optionally, the Vertex job)
   deploy   compiles, uploads to Kubeflow Pipelines, and optionally starts a run
 
@@ -52,6 +53,7 @@ def _add_config_options(parser: argparse.ArgumentParser, kubeflow: bool) -> None
 
 
 def _print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
+    from components.evaluation_report import HTML_FILE
     from pipeline import metadata
 
     store = metadata.open_store(cfg.metadata_path)
@@ -67,6 +69,10 @@ def _print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
     verdict = {True: "BLESSED", False: "NOT blessed", None: "not evaluated"}[summary.blessed]
     print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound})")
     print(f"Pushed to: {summary.pushed_to or 'nothing pushed'}")
+    reporter = metadata.executions(store, run).get("EvaluationReporter")
+    if reporter and reporter.outputs.get("report"):
+        print(f"Report: {os.path.join(reporter.outputs['report'][0].uri, HTML_FILE)}"
+              f" (terminal: python -m pipeline report {summary.run_id})")
 
 
 def _config(args: argparse.Namespace) -> config_lib.PipelineConfig:
@@ -132,6 +138,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     print("\n".join(predict.predict(_config(args), args.images)))
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline import report
+
+    lines, status = report.report(_config(args), args.run)
+    print("\n".join(lines))
+    return status
 
 
 def _add_location_options(parser: argparse.ArgumentParser) -> None:
@@ -248,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(predict)
     predict.set_defaults(func=cmd_predict)
 
+    report = commands.add_parser(
+        "report", help="a run's verdict, thresholds and metrics, and its HTML report",
+        description="Prints the run's verdict, each threshold (value, bound, PASS/FAIL), "
+        "TFMA's metrics and per-digit accuracy, and writes its HTML report to "
+        "<output dir>/reports/. Exit status: 0 blessed, 1 not blessed, 2 not evaluated "
+        "(the run failed earlier, or no such run).",
+    )
+    report.add_argument(
+        "run", nargs="?", default="latest", help="a run id, a unique prefix of one, or 'latest' (default)"
+    )
+    _add_location_options(report)
+    # No run to report on is "not evaluated" too: a script gating on 0 still stops.
+    report.set_defaults(func=cmd_report, error_status=2)
+
     compile_ = commands.add_parser("compile", help="write the Kubeflow Pipelines spec")
     deploy = commands.add_parser(
         "deploy", help="compile, upload to Kubeflow Pipelines (a new version if it exists), run"
@@ -282,7 +310,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.verbose:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return getattr(args, "error_status", 1)
 
 
 if __name__ == "__main__":

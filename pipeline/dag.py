@@ -4,6 +4,7 @@
         |                                  ^ ImportSchemaGen (schemas/)      |
         +--------------------------------------------------------> Trainer
   Resolver (latest blessed model) -> Evaluator (TFMA) -> Pusher
+                                               +-> EvaluationReporter (HTML + JSON)
 """
 import dataclasses
 import os
@@ -12,6 +13,7 @@ from typing import Any, Optional
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components.evaluation_report.component import EvaluationReporter
 from components.mnist_example_gen.component import MnistExampleGen
 from components.validation_gate import ValidationGate
 from components.versioned_pusher import VersionedPusher
@@ -92,6 +94,17 @@ def create_pipeline(
         ),
     ).with_id("Pusher")
 
+    # Runs whether or not the model was blessed: the report says why.
+    reporter = EvaluationReporter(
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=example_validator.outputs["anomalies"],
+        model=trainer.outputs["model"],
+        model_run=trainer.outputs["model_run"],
+        examples=example_gen.outputs["examples"],
+    )
+
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
@@ -104,6 +117,7 @@ def create_pipeline(
             trainer,
             model_resolver,
             evaluator,
+            reporter,  # before the Pusher: a failed push still leaves the report
             pusher,
         ],
         enable_cache=config.enable_cache,

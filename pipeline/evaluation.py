@@ -35,6 +35,8 @@ def eval_config(accuracy_lower_bound: float, max_accuracy_drop: float) -> tfma.E
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
+                    # The report's confusion matrix: TFMA's counts, not a recount.
+                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                     tfma.MetricConfig(
                         class_name="SparseCategoricalAccuracy",
                         # The bar is for the whole eval set. A plain `threshold`

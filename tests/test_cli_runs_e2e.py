@@ -48,7 +48,7 @@ class Project:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, mnist_dir):
     root = tmp_path_factory.mktemp("project")
-    for package in ("pipeline", "components", "trainer_module", "schemas"):
+    for package in ("pipeline", "components", "trainer_module", "schemas", "system"):
         shutil.copytree(PROJECT_ROOT / package, root / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return Project(root, root / "outputs", mnist_dir)

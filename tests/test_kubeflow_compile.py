@@ -73,7 +73,7 @@ def test_every_executor_runs_the_configured_image(spec):
     assert set(executors) - set(containers) == {
         label for label, e in executors.items() if "resolver" in e
     }
-    assert len(containers) == 8
+    assert len(containers) == 9
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
         assert container["command"] == [
@@ -123,6 +123,17 @@ def test_vertex_job_wraps_the_same_spec(kubeflow_compiled, spec):
     assert job["runtimeConfig"]["gcsOutputDirectory"] == cfg.pipeline_root
     assert job["pipelineSpec"]["root"] == spec["root"]
     assert job["pipelineSpec"]["deploymentSpec"] == spec["deploymentSpec"]
+
+
+def test_evaluation_report_is_an_html_artifact_the_kfp_ui_displays(spec):
+    """The KFP UI renders artifacts whose ML Metadata type is `system.HTML`;
+    KFP names the type after the schema title of the task's output."""
+    component = spec["components"][spec["root"]["dag"]["tasks"]["EvaluationReporter"]["componentRef"]["name"]]
+    titles = {
+        key: yaml.safe_load(output["artifactType"]["instanceSchema"])["title"]
+        for key, output in component["outputDefinitions"]["artifacts"].items()
+    }
+    assert titles == {"html": "system.HTML", "report": "components.EvaluationReport"}
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lowe
 ALL_COMPONENTS = {
     "MnistExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
     "ValidationGate", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+    "EvaluationReporter",
 }
 
 

@@ -3,6 +3,7 @@ import os
 import time
 from typing import Any, Dict, List
 
+import numpy as np
 import tensorflow as tf
 from absl import logging
 from tfx import types
@@ -12,6 +13,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from components.mnist_example_gen import encoding, source
+from trainer_module import features
 
 EXAMPLES_KEY = "examples"
 MNIST_DIR_KEY = "mnist_dir"
@@ -47,7 +49,7 @@ class Executor(base_executor.BaseExecutor):
         limit = exec_properties.get(MAX_EXAMPLES_KEY) or 0
         examples.split_names = artifact_utils.encode_split_names(list(source.SPLIT_FILES))
 
-        counts = {}
+        counts, label_counts = {}, {}
         for split in source.SPLIT_FILES:
             started = time.monotonic()
             data = src.load(split)
@@ -56,6 +58,7 @@ class Executor(base_executor.BaseExecutor):
                 images, labels = images[:limit], labels[:limit]
             write_split(images, labels, artifact_utils.get_split_uri([examples], split))
             counts[split] = len(labels)
+            label_counts[split] = np.bincount(labels, minlength=features.NUM_CLASSES).tolist()
             logging.info(
                 "Wrote %d %s examples in %.1f s", len(labels), split, time.monotonic() - started
             )
@@ -67,3 +70,5 @@ class Executor(base_executor.BaseExecutor):
         examples.set_json_value_custom_property("source_sha256", src.sha256)
         examples.set_int_custom_property("canonical_mnist", int(src.is_canonical_mnist))
         examples.set_json_value_custom_property("example_counts", counts)
+        # Exact, for the evaluation report (TFDV's label histogram is approximate).
+        examples.set_json_value_custom_property("label_counts", label_counts)

@@ -1,0 +1,40 @@
+"""EvaluationReporter: the report of one run, after the Evaluator, blessed or not."""
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import channel, component_spec, standard_artifacts
+
+import system
+from components.evaluation_report import executor
+from components.evaluation_report.artifacts import EvaluationReport
+
+
+class EvaluationReporterSpec(component_spec.ComponentSpec):
+    PARAMETERS = {}
+    INPUTS = {
+        "evaluation": component_spec.ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        "blessing": component_spec.ChannelParameter(type=standard_artifacts.ModelBlessing),
+        "statistics": component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics),
+        "anomalies": component_spec.ChannelParameter(type=standard_artifacts.ExampleAnomalies),
+        "model": component_spec.ChannelParameter(type=standard_artifacts.Model),
+        "model_run": component_spec.ChannelParameter(type=standard_artifacts.ModelRun),
+        "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
+    }
+    OUTPUTS = {
+        executor.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReport),
+        executor.HTML_KEY: component_spec.ChannelParameter(type=system.HTML),
+    }
+
+
+class EvaluationReporter(base_component.BaseComponent):
+    SPEC_CLASS = EvaluationReporterSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, *, evaluation, blessing, statistics, anomalies, model, model_run, examples):
+        """Every input is a channel of the run's own artifacts (see pipeline/dag.py)."""
+        super().__init__(
+            spec=EvaluationReporterSpec(
+                evaluation=evaluation, blessing=blessing, statistics=statistics,
+                anomalies=anomalies, model=model, model_run=model_run, examples=examples,
+                report=channel.Channel(type=EvaluationReport),
+                html=channel.Channel(type=system.HTML),
+            )
+        )

@@ -1,0 +1,46 @@
+"""Writes the report: `summary.json` and `report.html` in the report artifact,
+and the same page as the `system.HTML` artifact the Kubeflow UI displays."""
+import json
+import os
+from typing import Any, Dict, List
+
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from components.evaluation_report import HTML_FILE, SUMMARY_FILE, render, summary
+
+INPUT_KEYS = ("evaluation", "blessing", "statistics", "anomalies", "model", "model_run", "examples")
+REPORT_KEY = "report"
+HTML_KEY = "html"
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(
+        self,
+        input_dict: Dict[str, List[types.Artifact]],
+        output_dict: Dict[str, List[types.Artifact]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
+        context = self._context
+        pipeline_info = context.pipeline_info if context else None
+        facts = summary.gather(
+            **{key: artifact_utils.get_single_instance(input_dict[key]) for key in INPUT_KEYS},
+            run_id=context.pipeline_run_id if context else None,
+            pipeline_name=pipeline_info.id if pipeline_info else None,
+        )
+        page = render.render(facts)
+
+        report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
+        fileio.makedirs(report.uri)
+        with fileio.open(os.path.join(report.uri, SUMMARY_FILE), "w") as f:
+            json.dump(facts, f, indent=1)
+        with fileio.open(os.path.join(report.uri, HTML_FILE), "w") as f:
+            f.write(page)
+        report.set_int_custom_property("blessed", int(facts["blessed"]))
+
+        html = artifact_utils.get_single_instance(output_dict[HTML_KEY])
+        html.value = page  # the file at the artifact's URI, where KFP's UI reads it
+        # The KFP UI lists only artifacts with a display name.
+        html.set_string_custom_property("display_name", "evaluation report")

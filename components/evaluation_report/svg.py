@@ -1,0 +1,167 @@
+"""Charts as inline SVG strings: bars, grouped bars, a heatmap with counts, lines.
+
+No plotting library: the page must render anywhere without fetching anything,
+and matplotlib is not among the project's dependencies. Every chart carries a
+<title> per mark, so hovering shows the exact number.
+"""
+import math
+from html import escape
+from typing import Dict, List, Optional, Sequence
+
+# Colour-blind-safe (Okabe-Ito) series colours.
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+_FONT = 'font-family="system-ui, sans-serif" font-size="11"'
+
+
+def _svg(width: int, height: int, body: List[str], label: str) -> str:
+    return (
+        # Inline in HTML: no xmlns needed, so the page holds no URL at all.
+        f'<svg width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
+        f'<title>{escape(label)}</title>{"".join(body)}</svg>'
+    )
+
+
+def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {_FONT} {extra}>{escape(text)}</text>'
+
+
+def _ticks(top: float) -> List[float]:
+    """Five evenly spaced gridline values from 0 to `top`."""
+    return [top * i / 4 for i in range(5)]
+
+
+def _nice_top(value: float) -> float:
+    """A round axis maximum at or above `value`."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return value
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[Optional[float]], label: str,
+              top: float = 1.0, fmt: str = "{:.1%}", width: int = 520, height: int = 220) -> str:
+    """One bar per label, its value written above it."""
+    left, right, top_pad, bottom = 44, 10, 18, 24
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    step = plot_w / max(len(labels), 1)
+    body = []
+    for tick in _ticks(top):
+        y = top_pad + plot_h * (1 - tick / top)
+        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        body.append(_text(left - 4, y + 4, fmt.format(tick), "end"))
+    for i, (name, value) in enumerate(zip(labels, values)):
+        x = left + i * step + step * 0.15
+        if value is not None:
+            h = plot_h * min(max(value / top, 0.0), 1.0)
+            body.append(
+                f'<rect x="{x:.1f}" y="{top_pad + plot_h - h:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
+                f'fill="{SERIES_COLOURS[0]}"><title>{escape(name)}: {escape(fmt.format(value))}</title></rect>'
+            )
+            body.append(_text(x + step * 0.35, top_pad + plot_h - h - 4, fmt.format(value)))
+        body.append(_text(x + step * 0.35, height - 8, name))
+    return _svg(width, height, body, label)
+
+
+def grouped_bar_chart(categories: Sequence[str], series: Dict[str, Sequence[float]], label: str,
+                      fmt: str = "{:.1%}", width: int = 560, height: int = 230) -> str:
+    """Bars per category, one per series, with a legend (e.g. label share per split)."""
+    left, right, top_pad, bottom = 44, 10, 28, 24
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    top = _nice_top(max((v for values in series.values() for v in values), default=1.0) * 1.05)
+    step = plot_w / max(len(categories), 1)
+    bar_w = step * 0.8 / max(len(series), 1)
+    body = []
+    for tick in _ticks(top):
+        y = top_pad + plot_h * (1 - tick / top)
+        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        body.append(_text(left - 4, y + 4, fmt.format(tick), "end"))
+    for s, (name, values) in enumerate(series.items()):
+        colour = SERIES_COLOURS[s % len(SERIES_COLOURS)]
+        body.append(f'<rect x="{left + s * 90}" y="6" width="10" height="10" fill="{colour}"/>')
+        body.append(_text(left + s * 90 + 14, 15, name, "start"))
+        for i, value in enumerate(values):
+            h = plot_h * min(max(value / top, 0.0), 1.0)
+            x = left + i * step + step * 0.1 + s * bar_w
+            body.append(
+                f'<rect x="{x:.1f}" y="{top_pad + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{colour}"><title>{escape(name)} {escape(categories[i])}: '
+                f"{escape(fmt.format(value))}</title></rect>"
+            )
+    for i, name in enumerate(categories):
+        body.append(_text(left + i * step + step / 2, height - 8, name))
+    return _svg(width, height, body, label)
+
+
+def heatmap(rows: Sequence[Sequence[int]], labels: Sequence[str], label: str,
+            row_title: str = "true", column_title: str = "predicted", cell: int = 40) -> str:
+    """A count per cell, shaded by its share of the row (so each true class reads alike)."""
+    left, top_pad = 56, 40
+    n = len(rows)
+    width, height = left + n * cell + 10, top_pad + n * cell + 10
+    middle = top_pad + n * cell / 2
+    body = [
+        _text(left + n * cell / 2, 12, f"{column_title} →"),
+        _text(14, middle, f"{row_title} →", extra=f'transform="rotate(-90 14 {middle:.1f})"'),
+    ]
+    for j, name in enumerate(labels):
+        body.append(_text(left + j * cell + cell / 2, top_pad - 8, name))
+    for i, row in enumerate(rows):
+        body.append(_text(left - 8, top_pad + i * cell + cell / 2 + 4, labels[i], "end"))
+        total = sum(row) or 1
+        for j, count in enumerate(row):
+            share = count / total
+            # Diagonal (right) in blue, mistakes in orange; darker = larger share of the row.
+            hue = "0,114,178" if i == j else "213,94,0"
+            alpha = 0.08 + 0.92 * share if count else 0.0
+            x, y = left + j * cell, top_pad + i * cell
+            body.append(
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="rgba({hue},{alpha:.3f})" '
+                f'stroke="#fff"><title>true {escape(labels[i])}, predicted {escape(labels[j])}: {count}</title></rect>'
+            )
+            colour = "#fff" if alpha > 0.55 else "#222"
+            body.append(_text(x + cell / 2, y + cell / 2 + 4, str(count), extra=f'fill="{colour}"'))
+    return _svg(width, height, body, label)
+
+
+def line_chart(x_values: Sequence[int], series: Dict[str, Sequence[Optional[float]]], label: str,
+               x_title: str = "epoch", fmt: str = "{:.3g}", top: Optional[float] = None,
+               width: int = 420, height: int = 220) -> str:
+    """Lines with point markers (a one-epoch run still shows its points); the
+    y axis runs from 0 to `top`, or to a round number above the largest value."""
+    left, right, top_pad, bottom = 48, 10, 28, 34
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    values = [v for vs in series.values() for v in vs if v is not None]
+    top = top or _nice_top(max(values, default=1.0) * 1.05)
+    n = len(x_values)
+
+    def px(i: int) -> float:
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def py(v: float) -> float:
+        return top_pad + plot_h * (1 - min(max(v / top, 0.0), 1.0))
+
+    body = []
+    for tick in _ticks(top):
+        body.append(f'<line x1="{left}" x2="{width - right}" y1="{py(tick):.1f}" y2="{py(tick):.1f}" stroke="#ddd"/>')
+        body.append(_text(left - 4, py(tick) + 4, fmt.format(tick), "end"))
+    for i, x in enumerate(x_values):
+        body.append(_text(px(i), top_pad + plot_h + 14, str(x)))
+    body.append(_text(left + plot_w / 2, height - 4, x_title))
+    for s, (name, ys) in enumerate(series.items()):
+        colour = SERIES_COLOURS[s % len(SERIES_COLOURS)]
+        body.append(f'<rect x="{left + s * 110}" y="6" width="10" height="10" fill="{colour}"/>')
+        body.append(_text(left + s * 110 + 14, 15, name, "start"))
+        points = [(px(i), py(v), v, x_values[i]) for i, v in enumerate(ys) if v is not None]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+            body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y, v, epoch in points:
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">'
+                f'<title>{escape(name)}, {x_title} {epoch}: {escape(fmt.format(v))}</title></circle>'
+            )
+    return _svg(width, height, body, label)

@@ -1,0 +1,147 @@
+"""`report`: a run's verdict, thresholds, metrics and per-digit accuracy, and its page.
+
+The EvaluationReporter component wrote the run's facts (`summary.json`, TFMA's
+numbers) and a page; this adds what only ML Metadata knows (every component's
+wall time, the trainer module's fingerprint, the run it is shown for) and
+renders the same page again under `<output dir>/reports/`. No TensorFlow.
+
+The exit status is for scripts: 0 blessed, 1 not blessed, 2 nothing evaluated.
+"""
+import json
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+from components.evaluation_report import SUMMARY_FILE, render
+from pipeline import explain, metadata
+from pipeline.config import PipelineConfig
+
+EXIT_BLESSED, EXIT_NOT_BLESSED, EXIT_NOT_EVALUATED = 0, 1, 2
+REPORTER = "EvaluationReporter"
+
+
+def _why_not_evaluated(nodes: Dict[str, metadata.NodeExecution]) -> str:
+    failed = [n for n in nodes.values() if n.state == "failed"]
+    if failed:
+        node = failed[0]
+        return f"the run failed at {node.node_id}: {metadata.error_message(node.execution) or 'see the run log'}"
+    if "Evaluator" not in nodes:
+        return f"the Evaluator did not run (run status: {metadata.run_status(nodes)})"
+    return f"the Evaluator is {nodes['Evaluator'].state} and recorded no blessing"
+
+
+def _load_summary(nodes: Dict[str, metadata.NodeExecution]) -> Optional[Dict[str, Any]]:
+    reporter = nodes.get(REPORTER)
+    if reporter is None or not reporter.outputs.get("report"):
+        return None
+    path = os.path.join(reporter.outputs["report"][0].uri, SUMMARY_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _with_run_facts(summary: Dict[str, Any], cfg: PipelineConfig, run, nodes) -> Dict[str, Any]:
+    """The component's facts, plus ML Metadata's: wall times, module fingerprint, run id."""
+    summary = dict(summary, provenance=dict(summary["provenance"]))
+    prov = summary["provenance"]
+    if summary.get("run_id") and summary["run_id"] != run.name:
+        prov["computed_in_run"] = summary["run_id"]  # the reporter was a cache hit
+    summary["run_id"] = run.name
+    prov["pipeline_name"] = cfg.pipeline_name
+    prov["generated_by"] = "python -m pipeline report, from ML Metadata and the EvaluationReporter's summary"
+    trainer = nodes.get("Trainer")
+    if trainer is not None:
+        prov["module_fingerprint"] = explain.module_fingerprint(
+            metadata.exec_properties(trainer.execution).get("module_path")
+        )
+    prov["wall_seconds"] = {
+        node_id: {"seconds": metadata.wall_seconds(node.execution), "state": node.state}
+        for node_id, node in nodes.items()
+    }
+    return summary
+
+
+def _threshold_lines(summary: Dict[str, Any]) -> List[str]:
+    lines = []
+    for t in summary["evaluation"]["thresholds"]:
+        if t["kind"] == "value":
+            what, value = t["metric"], "-" if t["value"] is None else f"{t['value']:.4f}"
+        else:
+            what, value = f"{t['metric']} change", "-" if t["value"] is None else f"{t['value']:+.4f}"
+        lines.append(f"  {what} {value} {t['condition']} {'PASS' if t['passed'] else 'FAIL'}")
+    if summary["evaluation"]["overall"]["baseline"] is None:
+        lines.append("  (no blessed baseline yet: the change threshold does not apply)")
+    return lines
+
+
+def _fmt(value: Optional[float], signed: bool = False, count: bool = False) -> str:
+    if value is None:
+        return "-"
+    digits = 0 if count else 4
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _table(rows: List[List[str]]) -> List[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def _metric_lines(summary: Dict[str, Any]) -> List[str]:
+    overall = summary["evaluation"]["overall"]
+    with_baseline = overall["baseline"] is not None
+    rows = [["metric", "candidate"] + (["baseline", "change"] if with_baseline else [])]
+    for name, value in sorted(overall["candidate"].items()):
+        count = name.endswith("count")
+        row = [name, _fmt(value, count=count)]
+        if with_baseline:
+            row += [_fmt(overall["baseline"].get(name), count=count),
+                    _fmt(overall["change"].get(name), signed=True, count=count)]
+        rows.append(row)
+    lines = ["Metrics (TFMA, eval split):"] + _table(rows)
+    digit_rows = [["digit", "accuracy", "test digits"] + (["baseline", "change"] if with_baseline else [])]
+    for d in summary["evaluation"]["per_digit"]:
+        row = [str(d["digit"]), _pct(d["accuracy"]), _fmt(d["example_count"], count=True)]
+        if with_baseline:
+            row += [_pct(d["baseline_accuracy"]), _fmt(d["accuracy_change"], signed=True)]
+        digit_rows.append(row)
+    return lines + ["Accuracy per digit:"] + _table(digit_rows)
+
+
+def html_path(cfg: PipelineConfig, run_id: str) -> str:
+    # Run ids are timestamps; colons stay out of file names.
+    return os.path.join(cfg.output_dir, "reports", run_id.replace(":", "-") + ".html")
+
+
+def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
+    """(lines to print, exit status) for run `ref`; writes its HTML page."""
+    try:
+        store = metadata.open_store(cfg.metadata_path)
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+    run = metadata.find_run(store, cfg.pipeline_name, ref)
+    nodes = metadata.executions(store, run)
+    evaluator = nodes.get("Evaluator")
+    blessings = evaluator.outputs.get("blessing") if evaluator and evaluator.state in ("complete", "cached") else None
+    if not blessings:
+        return [f"Run {run.name}", "Verdict: NOT EVALUATED",
+                f"  {_why_not_evaluated(nodes)}"], EXIT_NOT_EVALUATED
+    blessed = metadata.custom_value(blessings[0], "blessed") == 1
+    lines = [f"Run {run.name}", f"Verdict: {'BLESSED' if blessed else 'NOT BLESSED'}"]
+    status = EXIT_BLESSED if blessed else EXIT_NOT_BLESSED
+
+    summary = _load_summary(nodes)
+    if summary is None:
+        reporter = nodes.get(REPORTER)
+        state = reporter.state if reporter else "not run"
+        return lines + [f"  No report for this run: {REPORTER} {state}; "
+                        f"see `python -m pipeline runs show {run.name}`"], status
+    summary = _with_run_facts(summary, cfg, run, nodes)
+    path = html_path(cfg, run.name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(render.render(summary))
+    return lines + _threshold_lines(summary) + _metric_lines(summary) + [f"HTML report: {path}"], status

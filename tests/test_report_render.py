@@ -1,0 +1,111 @@
+"""The report page, rendered from summary dicts: self-contained, escaped, and
+complete whatever a run lacks (baseline, history, mistakes, label counts)."""
+import copy
+import re
+
+import pytest
+
+from components.evaluation_report import render
+
+PNG = "iVBORw0KGgo="  # stands in for a digit's base64 PNG
+
+
+def _summary(**changes):
+    summary = {
+        "schema_version": 1,
+        "run_id": "2026-01-01T00:00:00.000001",
+        "blessed": False,
+        "evaluation": {
+            "validation_ok": False,
+            "thresholds": [
+                {"metric": "sparse_categorical_accuracy", "value": 0.9123, "passed": False, "kind": "value",
+                 "lower_bound": 0.98, "upper_bound": None, "condition": ">= 0.98"},
+                {"metric": "sparse_categorical_accuracy", "value": -0.01, "passed": False, "kind": "change",
+                 "absolute": -0.002, "relative": None, "condition": ">= -0.002"},
+            ],
+            "overall": {
+                "candidate": {"sparse_categorical_accuracy": 0.9123, "example_count": 100.0},
+                "baseline": {"sparse_categorical_accuracy": 0.9223, "example_count": 100.0},
+                "change": {"sparse_categorical_accuracy": -0.01, "example_count": 0.0},
+            },
+            "per_digit": [
+                {"digit": d, "accuracy": 0.9, "example_count": 10.0,
+                 "baseline_accuracy": 0.91, "accuracy_change": -0.01}
+                for d in range(10)
+            ],
+            # 9 right per digit, 1 taken for the next digit.
+            "confusion_matrix": [[9 if j == i else int(j == (i + 1) % 10) for j in range(10)] for i in range(10)],
+            "models": {"candidate": "/runs/model/2", "baseline": "/runs/model/1"},
+        },
+        "training": {
+            "keras": "tf_keras 2.16.0", "tensorflow": "2.16.2", "train_seconds": 12.5,
+            "hyperparameters": {"epochs": 2, "batch_size": 32},
+            "history": [{"loss": 0.5, "accuracy": 0.8, "test_loss": 0.3, "test_accuracy": 0.9},
+                        {"loss": 0.2, "accuracy": 0.93, "test_loss": 0.25, "test_accuracy": 0.91}],
+        },
+        "data": {
+            "source_dir": "/data/mnist", "canonical_mnist": True, "sha256": {"t10k-labels-idx1-ubyte": "ab" * 32},
+            "example_counts": {"train": 100, "eval": 100},
+            "splits": {
+                split: {"num_examples": 100, "label_counts": [10] * 10,
+                        "pixels": {"mean": 33.3, "std_dev": 78.5, "min": 0.0, "max": 255.0,
+                                   "zero_fraction": 0.81, "values_per_example": 784.0}}
+                for split in ("train", "eval")
+            },
+            "anomalies": [],
+        },
+        "misclassified": {"count": 1, "examined": 100,
+                          "digits": [{"index": 7, "label": 3, "predicted": 5, "confidence": 0.912, "png": PNG}]},
+        "samples": [{"label": d, "png": PNG} for d in range(20)],
+        "provenance": {"generated_by": "a test", "pipeline_name": "mnist-tfx", "versions": {"tfx": "1.16.0"},
+                       "module_fingerprint": None, "wall_seconds": {}, "artifacts": {"model": "/runs/model/2"}},
+    }
+    for path, value in changes.items():
+        target = summary
+        *parents, last = path.split(".")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return summary
+
+
+def test_page_is_self_contained_and_fetches_nothing():
+    page = render.render(_summary())
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:;" in page
+    assert "<script" not in page and "<link" not in page and "url(" not in page
+    assert re.findall(r"[a-z]+://", page) == []  # no URL of any scheme; images are data:
+
+    assert set(re.findall(r'src="([a-z]+):', page)) == {"data"}
+
+
+def test_page_shows_verdict_thresholds_comparison_and_digits():
+    page = render.render(_summary())
+    assert '<div id="verdict" class="not-blessed" data-blessed="false">Verdict: NOT BLESSED' in page
+    assert page.count('<span class="fail">FAIL</span>') == 2
+    assert "&gt;= 0.98" in page and "-0.0100" in page and "Candidate against the baseline" in page
+    assert "3 → 5 (0.91)" in page and page.count("label 1") >= 1
+    assert page.count("<rect") >= 100 and "true 3, predicted 4: 1" in page  # the heatmap's cells
+
+
+def test_page_escapes_what_it_is_given():
+    page = render.render(_summary(**{"data.source_dir": "<script>alert(1)</script>",
+                                     "data.anomalies": ["eval: feature 'label' <b>out of range</b>"]}))
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;out of range&lt;/b&gt;" in page
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"evaluation.overall": {"candidate": {"sparse_categorical_accuracy": 0.99, "example_count": 10.0},
+                             "baseline": None, "change": None}}, "No blessed baseline model yet"),
+    ({"evaluation.confusion_matrix": None}, "TFMA recorded no confusion matrix"),
+    ({"misclassified": {"count": 0, "examined": 100, "digits": []}}, "classifies all 100 test digits correctly"),
+    ({"training": None}, "The Trainer recorded no history"),
+    ({"data.splits.eval.label_counts": None, "data.splits.train.label_counts": None}, "Not recorded by the ingestion"),
+    ({"provenance.wall_seconds": {"Trainer": {"seconds": 12.0, "state": "complete"}}}, "Wall time per component"),
+])
+def test_page_says_what_a_run_lacks(change, expected):
+    summary = _summary(**copy.deepcopy(change))
+    if "evaluation.overall" in change:
+        summary["evaluation"]["thresholds"] = summary["evaluation"]["thresholds"][:1]
+    assert expected in render.render(summary)
