@@ -3,7 +3,7 @@
   MnistExampleGen -> StatisticsGen -> ExampleValidator -> ValidationGate
         |                                  ^ ImportSchemaGen (schemas/)      |
         +--------------------------------------------------------> Trainer
-  Resolver (latest blessed model) -> Evaluator (TFMA) -> Pusher
+  Trainer -> Resolver (latest blessed model, not the Trainer's) -> Evaluator (TFMA) -> Pusher
                                                +-> EvaluationReporter (HTML + JSON)
 """
 import dataclasses
@@ -13,6 +13,7 @@ from typing import Any, Optional
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components.baseline_resolver import baseline_resolver
 from components.evaluation_report.component import EvaluationReporter
 from components.mnist_example_gen.component import MnistExampleGen
 from components.validation_gate import ValidationGate
@@ -33,6 +34,7 @@ def create_pipeline(
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     project_root: str = PROJECT_ROOT,
     trainer_platform_config: Optional[Any] = None,
+    baseline_excludes_candidate: bool = True,
 ) -> tfx.dsl.Pipeline:
     """The pipeline, for any runner.
 
@@ -41,6 +43,9 @@ def create_pipeline(
         a container image's copy for Kubeflow.
       trainer_platform_config: the orchestrator's resource request for the
         Trainer (a KFP ResourceSpec on Kubeflow); None: the default.
+      baseline_excludes_candidate: never compare a model with itself (see
+        components/baseline_resolver.py); False where the orchestrator takes
+        only TFX's stock resolver strategies (Kubeflow).
     """
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
@@ -70,11 +75,9 @@ def create_pipeline(
     if trainer_platform_config is not None:
         trainer.with_platform_config(trainer_platform_config)
 
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    model_resolver = baseline_resolver(
+        trainer.outputs["model"], exclude_candidate=baseline_excludes_candidate
+    )
 
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],

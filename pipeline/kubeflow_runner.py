@@ -72,6 +72,7 @@ def build_pipeline(config: config_lib.PipelineConfig):
         config,
         project_root=config.image_project_root,
         trainer_platform_config=trainer_resources(config),
+        baseline_excludes_candidate=False,
     )
 
 
