@@ -12,9 +12,9 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.writers import eval_config_writer
 
+from components.tfma_accuracy import ACCURACY
 from trainer_module import features
 
-ACCURACY = "sparse_categorical_accuracy"
 EXAMPLE_COUNT = "example_count"
 CONFUSION_MATRIX = "multi_class_confusion_matrix_plot"
 _NUM_CLASSES = features.NUM_CLASSES
