@@ -15,13 +15,17 @@ from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
 from tfx import types
-from tfx import v1 as tfx
+from tfx.dsl.components.common.resolver import Resolver, ResolverStrategy
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy,
+)
+from tfx.types import channel, standard_artifacts
 
 RESOLVER_ID = "latest_blessed_model_resolver"
 _CANDIDATE = "candidate"
 
 
-class LatestBlessedModelOtherThanCandidateStrategy(tfx.dsl.experimental.ResolverStrategy):
+class LatestBlessedModelOtherThanCandidateStrategy(ResolverStrategy):
     """LatestBlessedModelStrategy over every model except `candidate`'s."""
 
     def resolve_artifacts(
@@ -30,21 +34,19 @@ class LatestBlessedModelOtherThanCandidateStrategy(tfx.dsl.experimental.Resolver
         inputs = dict(input_dict)
         excluded = {model.id for model in inputs.pop(_CANDIDATE)}
         inputs["model"] = [m for m in inputs["model"] if m.id not in excluded]
-        resolved = tfx.dsl.experimental.LatestBlessedModelStrategy().resolve_artifacts(
-            store, inputs
-        )
+        resolved = LatestBlessedModelStrategy().resolve_artifacts(store, inputs)
         return dict(resolved, **{_CANDIDATE: input_dict[_CANDIDATE]})
 
 
 def baseline_resolver(candidate: types.BaseChannel, exclude_candidate: bool = True):
     """A Resolver whose outputs["model"] is the baseline for `candidate`."""
     channels = dict(
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        model=channel.Channel(type=standard_artifacts.Model),
+        model_blessing=channel.Channel(type=standard_artifacts.ModelBlessing),
     )
     if exclude_candidate:
         strategy = LatestBlessedModelOtherThanCandidateStrategy
         channels[_CANDIDATE] = candidate
     else:
-        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
-    return tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id(RESOLVER_ID)
+        strategy = LatestBlessedModelStrategy
+    return Resolver(strategy_class=strategy, **channels).with_id(RESOLVER_ID)

@@ -17,12 +17,12 @@ from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.components.pusher import executor as tfx_pusher
+from tfx.components.pusher.component import Pusher
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
-from tfx.v1.components import Pusher
 
 STAGING_PREFIX = ".staging-"
 

@@ -11,7 +11,10 @@ import os
 from typing import Any, Optional
 
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
+from tfx import components as tfx_components
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2, trainer_pb2
 
 from components.baseline_resolver import baseline_resolver
 from components.evaluation_report.component import EvaluationReporter
@@ -35,7 +38,7 @@ def create_pipeline(
     project_root: str = PROJECT_ROOT,
     trainer_platform_config: Optional[Any] = None,
     baseline_excludes_candidate: bool = True,
-) -> tfx.dsl.Pipeline:
+) -> tfx_pipeline.Pipeline:
     """The pipeline, for any runner.
 
     Args:
@@ -51,22 +54,22 @@ def create_pipeline(
         mnist_dir=config.mnist_dir or None,
         max_examples_per_split=config.max_examples_per_split,
     )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(
+    statistics_gen = tfx_components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = ImportSchemaGen(
         schema_file=os.path.join(project_root, SCHEMA_FILE)
     )
-    example_validator = tfx.components.ExampleValidator(
+    example_validator = tfx_components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
     )
     validation_gate = ValidationGate(anomalies=example_validator.outputs["anomalies"])
 
-    trainer = tfx.components.Trainer(
+    trainer = tfx_components.Trainer(
         module_file=TRAINER_MODULE_FILE,
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(splits=["train"]),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        train_args=trainer_pb2.TrainArgs(splits=["train"]),
+        eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config=dataclasses.asdict(config.train),
     )
     # The gate has no outputs to consume; this edge keeps the Trainer from
@@ -79,7 +82,7 @@ def create_pipeline(
         trainer.outputs["model"], exclude_candidate=baseline_excludes_candidate
     )
 
-    evaluator = tfx.components.Evaluator(
+    evaluator = tfx_components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
@@ -92,8 +95,8 @@ def create_pipeline(
     pusher = VersionedPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
     ).with_id("Pusher")
 
@@ -108,7 +111,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
     )
 
-    return tfx.dsl.Pipeline(
+    return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[
