@@ -1,5 +1,6 @@
 # make run   - set up (first time) and run the pipeline on MNIST
 # make test  - set up (first time) and run the tests
+# make bench - the pipeline against the tutorial's bare script (minutes)
 # Both accept MNIST_DIR=/path/to/the/four/idx/files; without it, `run`
 # downloads MNIST (checksum-verified) and the tests use ../shared/data/mnist
 # when present, or digits they draw themselves.
@@ -13,7 +14,7 @@ export TF_USE_LEGACY_KERAS := 1
 export MNIST_DIR
 export PYTHON
 
-.PHONY: setup run test lock clean
+.PHONY: setup run test bench lock clean
 
 setup: $(STAMP)
 
@@ -26,6 +27,10 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(ARGS)
+
+# The pipeline against the seed tutorial's bare script (bench/RESULTS.md).
+bench: setup
+	$(PY) bench/run.py $(ARGS)
 
 # Re-resolve the locks after editing pyproject.toml's dependencies:
 # requirements.lock (with the dev extra) for .venv, and the container image's

@@ -1,0 +1,42 @@
+"""The training step's compute ceiling: the pipeline's own model and
+`train_step`, batch 32, on one synthetic batch held in memory.
+
+No input pipeline and no Python between steps beyond the call itself, so
+this is as fast as this machine runs the step; the Trainer's throughput is
+judged against it.
+
+    python bench/compute_ceiling.py --steps 400
+"""
+import argparse
+import time
+
+import numpy as np
+
+import pipeline  # noqa: F401  (selects Keras 2, as the pipeline does)
+import tensorflow as tf
+
+from trainer_module.model import build_model
+from trainer_module.train_loop import Steps
+
+
+def images_per_second(steps: int, batch_size: int, warmup: int = 30) -> float:
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.random((batch_size, 28, 28, 1), dtype=np.float32))
+    labels = tf.constant(rng.integers(0, 10, batch_size), dtype=tf.int64)
+    step = Steps(build_model(), learning_rate=0.001)
+    for _ in range(warmup):
+        step.train_step(images, labels)
+    float(step.train_loss.result())  # waits for the warm-up to finish
+    started = time.perf_counter()
+    for _ in range(steps):
+        step.train_step(images, labels)
+    float(step.train_loss.result())
+    return steps * batch_size / (time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    print(f"BENCH ceiling_images_per_second={images_per_second(args.steps, args.batch_size):.1f}")

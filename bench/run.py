@@ -1,0 +1,207 @@
+"""The pipeline against the seed tutorial's bare training script (issue 5).
+
+In one invocation, for each repeat: the bare script for E epochs; the whole
+pipeline, fresh (new output directory, nothing cached), for the same E
+epochs; the pipeline again with nothing changed (the cached re-run); and the
+training step's compute-only ceiling. Then the medians.
+
+    make bench                      # E=3, all 70,000 digits, 3 repeats
+    .venv/bin/python bench/run.py --epochs 1 --repeats 1 --max-examples-per-split 5000
+
+Never run by the tests: it takes minutes and wants a quiet machine.
+"""
+import argparse
+import json
+import logging
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, PROJECT_ROOT)
+from pipeline import console  # noqa: E402
+
+console.quiet_before_tensorflow()  # this process reads TFMA's output: no noise
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+from pipeline import config as config_lib  # noqa: E402  (selects Keras 2 first)
+from pipeline import metadata  # noqa: E402
+from trainer_module.task import SUMMARY_FILE  # noqa: E402
+
+# Everything but the Trainer: what the pipeline adds to training.
+TRAINER = "Trainer"
+
+
+def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, float]:
+    """Runs `command`; its wall time, peak RSS (the process and every child
+    it waited for) and output, which goes to `log_path` as well."""
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )
+        output = []
+        for line in process.stdout:
+            log.write(line)
+            output.append(line)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command)} failed; see {log_path}:\n{''.join(output[-30:])}")
+    return {"wall": wall, "peak_rss_gib": usage.ru_maxrss / 2**20, "output": "".join(output)}
+
+
+def bench_value(output: str, name: str) -> float:
+    return float(re.search(rf"BENCH {name}=([0-9.]+)", output).group(1))
+
+
+def bare_script(args, env, log_dir) -> Dict[str, float]:
+    result = measure(
+        [sys.executable, "bench/bare_tutorial.py", "--mnist-dir", args.mnist_dir,
+         "--epochs", str(args.epochs)],
+        env, os.path.join(log_dir, "bare.log"),
+    )
+    # The script's extra pass for the final accuracy is not the tutorial's.
+    result["wall"] -= bench_value(result["output"], "after_training_seconds")
+    result["accuracy"] = bench_value(result["output"], "final_test_accuracy")
+    return result
+
+
+def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
+    command = [
+        sys.executable, "-m", "pipeline", "run", "--mnist-dir", args.mnist_dir,
+        "--output-dir", output_dir, "--epochs", str(args.epochs), "--loop", args.loop,
+    ]
+    if args.max_examples_per_split:
+        command += ["--max-examples-per-split", str(args.max_examples_per_split)]
+    result = measure(command, env, log_path)
+    cfg = config_lib.PipelineConfig(output_dir=output_dir)
+    store = metadata.open_store(cfg.metadata_path)
+    run = metadata.runs(store, cfg.pipeline_name)[-1]
+    nodes = metadata.executions(store, run)
+    result["components"] = {
+        node: (metadata.wall_seconds(n.execution), n.state) for node, n in nodes.items()
+    }
+    result["executed"] = sorted(n for n, (_, state) in result["components"].items() if state != "cached")
+    summary = metadata.summarize(store, run)
+    result["accuracy"] = summary.accuracy
+    result["blessed"] = summary.blessed
+    trainer = nodes[TRAINER]
+    with open(os.path.join(trainer.outputs["model_run"][0].uri, SUMMARY_FILE)) as f:
+        history = json.load(f)["history"]
+    counts = metadata.custom_value(trainer.inputs["examples"][0], "example_counts")
+    train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]
+    epoch_seconds = [epoch["train_seconds"] for epoch in history]
+    result["images_per_second"] = train_images * len(history) / sum(epoch_seconds)
+    # Past the first epoch, which also traces the step and fills the cache.
+    later = epoch_seconds[1:] or epoch_seconds
+    result["steady_images_per_second"] = train_images * len(later) / sum(later)
+    return result
+
+
+def ceiling(env, log_dir) -> float:
+    result = measure(
+        [sys.executable, "bench/compute_ceiling.py"], env, os.path.join(log_dir, "ceiling.log")
+    )
+    return bench_value(result["output"], "ceiling_images_per_second")
+
+
+def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
+    os.makedirs(work_dir)
+    output_dir = os.path.join(work_dir, "outputs")
+    bare = bare_script(args, env, work_dir)
+    print(f"  bare script     {bare['wall']:7.1f} s", flush=True)
+    fresh = pipeline_run(args, env, output_dir, os.path.join(work_dir, "fresh.log"))
+    print(f"  pipeline, fresh {fresh['wall']:7.1f} s", flush=True)
+    cached = pipeline_run(args, env, output_dir, os.path.join(work_dir, "cached.log"))
+    print(f"  pipeline, again {cached['wall']:7.1f} s (executed: {', '.join(cached['executed']) or 'nothing'})", flush=True)
+    top = ceiling(env, work_dir)
+    non_training = sum(
+        seconds for node, (seconds, _) in fresh["components"].items() if node != TRAINER
+    )
+    return {
+        "bare_wall": bare["wall"], "pipeline_wall": fresh["wall"],
+        "ratio": fresh["wall"] / bare["wall"],
+        "cached_wall": cached["wall"], "cached_executed": cached["executed"],
+        "components": fresh["components"], "non_training": non_training,
+        "images_per_second": fresh["images_per_second"],
+        "steady_images_per_second": fresh["steady_images_per_second"],
+        "ceiling_images_per_second": top,
+        "throughput_ratio": fresh["images_per_second"] / top,
+        "steady_throughput_ratio": fresh["steady_images_per_second"] / top,
+        "bare_rss_gib": bare["peak_rss_gib"], "pipeline_rss_gib": fresh["peak_rss_gib"],
+        "bare_accuracy": bare["accuracy"], "pipeline_accuracy": fresh["accuracy"],
+        "blessed": fresh["blessed"],
+    }
+
+
+def print_repeat(r: Dict[str, object]) -> None:
+    print(f"  {'component':32s} {'wall s':>7s}")
+    for node, (seconds, state) in sorted(r["components"].items(), key=lambda kv: -kv[1][0]):
+        print(f"  {node:32s} {seconds:7.1f}  {state}")
+    print(f"  non-training components, summed: {r['non_training']:.1f} s")
+    print(f"  training: {r['images_per_second']:.0f} images/s "
+          f"({r['steady_images_per_second']:.0f} after epoch 1); "
+          f"ceiling {r['ceiling_images_per_second']:.0f} images/s")
+    print(f"  peak RSS: bare {r['bare_rss_gib']:.2f} GiB, pipeline {r['pipeline_rss_gib']:.2f} GiB")
+    print(f"  test accuracy: bare {r['bare_accuracy']:.4f}, pipeline (TFMA) {r['pipeline_accuracy']:.4f}"
+          f" ({'blessed' if r['blessed'] else 'NOT blessed'})", flush=True)
+
+
+def median(results: List[Dict[str, object]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in results)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--loop", default="custom", choices=["custom", "fit"])
+    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR")
+                        or os.path.join(PROJECT_ROOT, "..", "shared", "data", "mnist"))
+    parser.add_argument("--max-examples-per-split", type=int, default=0,
+                        help="0: all 70,000 digits (the benchmark's definition)")
+    parser.add_argument("--work-dir", default=None, help="logs and outputs (default: a temp dir)")
+    args = parser.parse_args(argv)
+    args.mnist_dir = os.path.abspath(args.mnist_dir)
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="mnist-tfx-bench-")
+    os.makedirs(work_dir, exist_ok=True)
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+
+    print(f"E={args.epochs} epochs, batch 32, the {args.loop!r} loop, data {args.mnist_dir}"
+          f"{'' if not args.max_examples_per_split else f' (first {args.max_examples_per_split} per split)'}; "
+          f"{os.cpu_count()} CPUs; logs in {work_dir}", flush=True)
+    results = []
+    for repeat in range(1, args.repeats + 1):
+        print(f"repeat {repeat}/{args.repeats}", flush=True)
+        result = one_repeat(args, env, os.path.join(work_dir, f"repeat-{repeat}"))
+        print_repeat(result)
+        results.append(result)
+
+    print(f"\nmedians of {len(results)} repeat(s), E={args.epochs}:")
+    rows = [
+        ("bare script wall", "bare_wall", "{:.1f} s"),
+        ("pipeline wall, fresh", "pipeline_wall", "{:.1f} s"),
+        ("pipeline wall / bare-script wall", "ratio", "{:.3f}"),
+        ("training throughput / compute-only ceiling", "throughput_ratio", "{:.3f}"),
+        ("  the same, after epoch 1", "steady_throughput_ratio", "{:.3f}"),
+        ("non-training components, summed", "non_training", "{:.1f} s"),
+        ("cached re-run, nothing changed", "cached_wall", "{:.1f} s"),
+        ("test accuracy, pipeline (TFMA)", "pipeline_accuracy", "{:.4f}"),
+        ("test accuracy, bare script", "bare_accuracy", "{:.4f}"),
+        ("peak RSS, pipeline process", "pipeline_rss_gib", "{:.2f} GiB"),
+        ("peak RSS, bare script", "bare_rss_gib", "{:.2f} GiB"),
+    ]
+    for label, key, fmt in rows:
+        print(f"  {label:44s} {fmt.format(median(results, key))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
