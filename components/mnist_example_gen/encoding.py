@@ -25,7 +25,10 @@ def encode(image: np.ndarray, label: int) -> bytes:
             }
         )
     )
-    return example.SerializeToString()
+    # Deterministic: protobuf writes the `feature` map in no fixed order
+    # otherwise (it varied from one example to the next), and the same data
+    # must give the same example files, byte for byte.
+    return example.SerializeToString(deterministic=True)
 
 
 def encode_all(images: np.ndarray, labels: np.ndarray) -> Iterator[bytes]:
