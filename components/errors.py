@@ -16,4 +16,8 @@ class DataValidationError(RuntimeError):
     """The examples do not match the curated schema."""
 
 
-USER_ERRORS = (MnistDataError, MnistUnavailableError, DataValidationError)
+class DirectoryInUseError(RuntimeError):
+    """Another process holds the lock on an output directory."""
+
+
+USER_ERRORS = (MnistDataError, MnistUnavailableError, DataValidationError, DirectoryInUseError)

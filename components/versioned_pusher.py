@@ -47,6 +47,19 @@ def versions(base_directory: str) -> List[str]:
     return sorted((n for n in names if n.isdigit()), key=int)
 
 
+def remove_staging(base_directory: str) -> None:
+    """Deletes what pushes that were killed left half-copied.
+
+    Safe while one push at a time writes to `base_directory`: the output
+    directory's lock (components/dir_lock.py) guarantees it for local runs.
+    """
+    if not fileio.exists(base_directory):
+        return
+    for name in fileio.listdir(base_directory):
+        if name.rstrip("/").startswith(STAGING_PREFIX):
+            fileio.rmtree(os.path.join(base_directory, name.rstrip("/")))
+
+
 class Executor(tfx_pusher.Executor):
     def Do(
         self,
@@ -85,9 +98,8 @@ class Executor(tfx_pusher.Executor):
         existing = versions(base)
         # TF Serving serves the highest number: never go below the newest.
         version = str(max(int(time.time()), int(existing[-1]) + 1 if existing else 0))
+        remove_staging(base)
         staging = os.path.join(base, STAGING_PREFIX + version)
-        if fileio.exists(staging):
-            fileio.rmtree(staging)  # left by a push that was killed
         io_utils.copy_dir(model_path, staging)
         fileio.rename(staging, os.path.join(base, version))
         return version

@@ -102,6 +102,7 @@ def _resume_point(cfg: config_lib.PipelineConfig):
     """(failed nodes, run id) of the latest run, for a partial re-run."""
     from pipeline import metadata
 
+    metadata.close_interrupted(cfg.metadata_path, cfg.pipeline_name)  # a killed run failed too
     store = metadata.open_store(cfg.metadata_path)
     latest = metadata.find_run(store, cfg.pipeline_name, "latest")
     nodes = metadata.executions(store, latest)
@@ -158,11 +159,25 @@ def _add_location_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from components import dir_lock
+
     cfg = _config(args)
+    # Refused at once, before anything loads, when another run holds it.
+    with dir_lock.hold(cfg.output_dir):
+        return _run(args, cfg)
+
+
+def _run(args: argparse.Namespace, cfg: config_lib.PipelineConfig) -> int:
     print(f"Running {cfg.pipeline_name}: output in {cfg.output_dir}", flush=True)
     print(f"  data: {cfg.mnist_dir or 'download (verified by SHA-256)'}; "
           f"train: {dataclasses.asdict(cfg.train)}", flush=True)
     started = time.monotonic()
+    if cfg.mnist_dir and not config_lib.is_remote(cfg.mnist_dir):
+        # Read and checked now, in about a second, so bad files stop the run
+        # before TensorFlow loads; ingestion checks them again.
+        from components.mnist_example_gen import source
+
+        source.from_directory(cfg.mnist_dir).check()
     if not cfg.mnist_dir:
         # Fetch (or verify the cached copy) now, with a progress bar, so an
         # offline machine fails in seconds rather than after the pipeline

@@ -69,8 +69,11 @@ def native_output_to(log_path: str) -> Iterator[None]:
     old_handlers, root.handlers = root.handlers, [to_file]
     progress = _ComponentProgress(sys.stdout)
     absl_logger = absl_logging.get_absl_logger()
-    old_level = absl_logger.level
-    absl_logger.setLevel(logging.INFO)
+    # Through absl's verbosity flag, not the logger's level: TensorFlow's
+    # SavedModel export sets the flag's value back on the logger, which
+    # silenced every component after the Trainer.
+    old_verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.INFO)
     absl_logger.addHandler(progress)
     try:
         os.dup2(log_fd, 1)
@@ -78,7 +81,7 @@ def native_output_to(log_path: str) -> Iterator[None]:
         yield
     finally:
         absl_logger.removeHandler(progress)
-        absl_logger.setLevel(old_level)
+        absl_logging.set_verbosity(old_verbosity)
         root.handlers = old_handlers
         log_stream.close()
         for stream in (sys.stdout, sys.stderr, *old_streams):

@@ -62,7 +62,10 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
     )
-    validation_gate = ValidationGate(anomalies=example_validator.outputs["anomalies"])
+    validation_gate = ValidationGate(
+        anomalies=example_validator.outputs["anomalies"],
+        examples=example_gen.outputs["examples"],  # to name the source file at fault
+    )
 
     trainer = tfx_components.Trainer(
         module_file=TRAINER_MODULE_FILE,

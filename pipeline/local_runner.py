@@ -8,8 +8,13 @@ This file is also what the tfx CLI takes:
 
 The tfx CLI runs it as a script with no arguments, so its settings come from
 the environment (MNIST_DIR, MNIST_TFX_OUTPUT_DIR, MNIST_TFX_EPOCHS, ...).
+
+One run at a time per output directory: a run holds the directory's lock
+throughout, and first cleans up after any earlier run that was killed.
 """
+import glob
 import os
+import shutil
 import sys
 from typing import List, Optional
 
@@ -18,8 +23,26 @@ if __name__ == "__main__" and __package__ in (None, ""):
     # sys.path; put the project root there instead so `pipeline` is the package.
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+from components import dir_lock  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
 from pipeline import dag  # noqa: E402
+
+
+def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
+    """Closes the executions a killed run left open and deletes their
+    half-written outputs, as TFX does for an execution that fails."""
+    from pipeline import metadata
+
+    for node in metadata.close_interrupted(config.metadata_path, config.pipeline_name):
+        # TFX's layout (tfx/orchestration/portable/outputs_utils.py):
+        # <root>/<node>/<output key>/<execution id> and the executor's
+        # scratch space <root>/<node>/.system/executor_execution/<execution id>.
+        node_dir = os.path.join(config.pipeline_root, node.node_id)
+        execution_id = str(node.execution.id)
+        for partial in glob.glob(os.path.join(node_dir, "*", execution_id)) + [
+            os.path.join(node_dir, ".system", "executor_execution", execution_id)
+        ]:
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def run(
@@ -36,25 +59,26 @@ def run(
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.pipeline import RunOptions
 
-    os.makedirs(config.output_dir, exist_ok=True)
     run_options = None
     if from_nodes:
         run_options = RunOptions(from_nodes=from_nodes, base_pipeline_run_id=base_run_id)
-    try:
-        LocalDagRunner().run(
-            dag.create_pipeline(
-                config,
-                metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
-                    config.metadata_path
+    with dir_lock.hold(config.output_dir):
+        _recover_from_killed_runs(config)
+        try:
+            LocalDagRunner().run(
+                dag.create_pipeline(
+                    config,
+                    metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
+                        config.metadata_path
+                    ),
                 ),
-            ),
-            run_options=run_options,
-        )
-    except Exception as error:
-        from pipeline import metadata
+                run_options=run_options,
+            )
+        except Exception as error:
+            from pipeline import metadata
 
-        metadata.record_failure(config.metadata_path, config.pipeline_name, error)
-        raise
+            metadata.record_failure(config.metadata_path, config.pipeline_name, error)
+            raise
 
 
 if __name__ == "__main__":

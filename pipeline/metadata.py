@@ -99,6 +99,12 @@ def exec_properties(execution: metadata_store_pb2.Execution) -> Dict[str, Any]:
 _ERROR_KEY = "__error_message__"
 
 
+def _writable_store(metadata_path: str) -> mlmd.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    return mlmd.MetadataStore(config)
+
+
 def record_failure(metadata_path: str, pipeline_name: str, error: BaseException) -> None:
     """Stores the exception on the latest run's failed executions.
 
@@ -107,9 +113,7 @@ def record_failure(metadata_path: str, pipeline_name: str, error: BaseException)
     """
     if not os.path.exists(metadata_path):
         return
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    store = mlmd.MetadataStore(config)
+    store = _writable_store(metadata_path)
     found = runs(store, pipeline_name)
     if not found:
         return
@@ -117,6 +121,36 @@ def record_failure(metadata_path: str, pipeline_name: str, error: BaseException)
         if execution.last_known_state == metadata_store_pb2.Execution.FAILED and _ERROR_KEY not in execution.custom_properties:
             execution.custom_properties[_ERROR_KEY].string_value = f"{type(error).__name__}: {error}"
             store.put_executions([execution])
+
+
+INTERRUPTED = "interrupted: the process running it ended before it finished (killed?)"
+_ACTIVE = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
+
+
+def close_interrupted(metadata_path: str, pipeline_name: str) -> List[NodeExecution]:
+    """Marks the pipeline's executions left active by a killed run FAILED.
+
+    A LocalDagRunner killed mid-component leaves that execution RUNNING for
+    good. TFX's next run is not blocked by it (it has a new run context, and
+    its cache takes completed executions only), but `runs` would call the
+    dead run running and `run --resume` would find nothing to resume. Call
+    only while holding the output directory's lock: then no live process owns
+    an active execution. Returns the executions closed.
+    """
+    if not os.path.exists(metadata_path):
+        return []
+    store = _writable_store(metadata_path)
+    pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline is None:
+        return []
+    closed = []
+    for execution in store.get_executions_by_context(pipeline.id):
+        if execution.last_known_state in _ACTIVE:
+            execution.last_known_state = metadata_store_pb2.Execution.FAILED
+            execution.custom_properties[_ERROR_KEY].string_value = INTERRUPTED
+            store.put_executions([execution])
+            closed.append(execution_by_id(store, execution))
+    return closed
 
 
 def error_message(execution: metadata_store_pb2.Execution) -> Optional[str]:

@@ -3,7 +3,8 @@
 PNG/JPEG files are read as greyscale and scaled to 28x28; a `.npy` file holds
 a batch ([N, 28, 28], [N, 28, 28, 1] or [N, 784]; uint8 0..255 or floats in
 [0, 1]). MNIST digits are light on dark: an image whose mean is above mid-grey
-(dark ink on paper) is inverted first.
+(dark ink on paper) is inverted first. Input that is none of these is refused
+with a message naming the file (ValueError), before the model is loaded.
 """
 import os
 from typing import List, Tuple
@@ -20,25 +21,53 @@ def latest_pushed_model(cfg: PipelineConfig) -> str:
     return os.path.join(cfg.serving_dir, max(versions, key=int))
 
 
+NPY_SHAPES = ((28, 28), (28, 28, 1), (784,))
+
+
 def _as_unit_floats(pixels: np.ndarray) -> np.ndarray:
     pixels = pixels.astype(np.float32)
     return pixels / 255.0 if pixels.max(initial=0) > 1.0 else pixels
 
 
-def load_images(paths: List[str]) -> Tuple[List[str], np.ndarray]:
-    """-> (a name per image, float32 [N, 28, 28, 1] in [0, 1])."""
+def _load_npy(path: str) -> np.ndarray:
+    """A checked batch from a .npy file, as [N, 28, 28]."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable .npy file ({e})") from None
+    if array.dtype.kind not in "uif" or array.ndim < 2 or array.shape[1:] not in NPY_SHAPES:
+        raise ValueError(
+            f"{path}: {array.dtype} array of shape {array.shape}; expected numbers "
+            "shaped [N, 28, 28], [N, 28, 28, 1] or [N, 784]"
+        )
+    if not np.isfinite(array).all() or array.min(initial=0) < 0 or array.max(initial=0) > 255:
+        raise ValueError(
+            f"{path}: values from {array.min()} to {array.max()}; expected 0..255 or [0, 1]"
+        )
+    return array.reshape(len(array), 28, 28)
+
+
+def _load_picture(path: str) -> np.ndarray:
+    """A PNG/JPEG/... file as greyscale [1, 28, 28] in [0, 1]."""
     from PIL import Image
 
+    try:
+        with Image.open(path) as image:
+            grey = np.asarray(image.convert("L").resize((28, 28)), dtype=np.float32) / 255.0
+    except OSError as e:  # missing, unreadable, or not an image
+        raise ValueError(f"{path}: not a readable image ({e})") from None
+    return grey[None]
+
+
+def load_images(paths: List[str]) -> Tuple[List[str], np.ndarray]:
+    """-> (a name per image, float32 [N, 28, 28, 1] in [0, 1])."""
     names, batches = [], []
     for path in paths:
         if path.endswith(".npy"):
-            array = np.load(path)
-            images = _as_unit_floats(array.reshape(len(array), 28, 28))
+            images = _as_unit_floats(_load_npy(path))
             names += [f"{path}[{i}]" for i in range(len(images))]
         else:
-            with Image.open(path) as image:
-                grey = np.asarray(image.convert("L").resize((28, 28)), dtype=np.float32) / 255.0
-            images = grey[None]
+            images = _load_picture(path)
             names.append(path)
         inverted = np.where(images.mean(axis=(1, 2), keepdims=True) > 0.5, 1.0 - images, images)
         batches.append(inverted)
@@ -46,13 +75,15 @@ def load_images(paths: List[str]) -> Tuple[List[str], np.ndarray]:
 
 
 def predict(cfg: PipelineConfig, paths: List[str]) -> List[str]:
+    # Bad input and a missing model are refused before TensorFlow loads.
+    names, images = load_images(paths)
+    model_dir = latest_pushed_model(cfg)
+
     import tensorflow as tf
 
     from trainer_module.export import SERVING_IMAGES
     from trainer_module.features import PREDICTIONS_KEY
 
-    model_dir = latest_pushed_model(cfg)
-    names, images = load_images(paths)
     serve = tf.saved_model.load(model_dir).signatures[SERVING_IMAGES]
     probabilities = serve(images=tf.constant(images))[PREDICTIONS_KEY].numpy()
     lines = [f"model: {model_dir}"]

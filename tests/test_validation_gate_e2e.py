@@ -1,5 +1,7 @@
-"""Bad data stops the real pipeline at the validation gate, before training."""
-import numpy as np
+"""Bad data stops the real pipeline at the validation gate, before training.
+
+(Files the IDX reader rejects stop it sooner: tests/test_bad_source_data.py.)
+"""
 import pytest
 
 from pipeline import config as config_lib
@@ -25,20 +27,16 @@ def _run_and_check_stopped(data_dir, output_dir):
     return result.stderr
 
 
-def test_label_out_of_range_stops_before_the_trainer(mnist_source, tmp_path):
+def test_labels_10_and_255_stop_the_run_before_the_trainer_naming_their_files(mnist_source, tmp_path):
     train, test = _small(mnist_source)
-    test[1][7] = 12
-    stderr = _run_and_check_stopped(write_mnist_dir(tmp_path / "data", train, test), tmp_path / "out")
-    assert "do not match schemas/schema.pbtxt" in stderr
-    assert "eval: feature 'label'" in stderr and "12" in stderr
-    assert "train: feature" not in stderr  # the clean split is not blamed
-
-
-def test_image_of_700_pixels_stops_before_the_trainer(mnist_source, tmp_path):
-    (train_images, train_labels), test = _small(mnist_source)
-    narrow = np.ascontiguousarray(train_images[:, :, :25])  # 28 x 25 = 700 pixels
-    stderr = _run_and_check_stopped(
-        write_mnist_dir(tmp_path / "data", (narrow, train_labels), test), tmp_path / "out"
-    )
-    assert "train: feature 'image'" in stderr
-    assert "700" in stderr or "fewer values than expected" in stderr.lower()
+    train[1][3] = 10
+    test[1][7] = 255
+    data = write_mnist_dir(tmp_path / "data", train, test)
+    stderr = _run_and_check_stopped(data, tmp_path / "out")
+    assert "Traceback" not in stderr
+    assert "error: The examples do not match schemas/schema.pbtxt; training was not started" in stderr
+    [train_line] = [line for line in stderr.splitlines() if "train: feature 'label'" in line]
+    [eval_line] = [line for line in stderr.splitlines() if "eval: feature 'label'" in line]
+    assert train_line.endswith(f"(from {data / 'train-labels-idx1-ubyte.gz'}): Unexpectedly large value: 10.")
+    assert eval_line.endswith(f"(from {data / 't10k-labels-idx1-ubyte.gz'}): Unexpectedly large value: 255.")
+    assert "feature 'image'" not in stderr  # the clean feature is not blamed

@@ -62,3 +62,18 @@ def test_an_unblessed_model_is_not_pushed(tmp_path):
     pushed = _push(tmp_path, _model(tmp_path, "m1", b"graph"), blessed=False)
     assert pushed.get_int_custom_property("pushed") == 0
     assert not (tmp_path / "serving").exists()
+
+
+def test_what_a_killed_push_left_is_never_a_version_and_the_next_push_removes_it(tmp_path):
+    first = _push(tmp_path, _model(tmp_path, "m1", b"graph one"))
+    serving = tmp_path / "serving"
+    v1 = first.get_string_custom_property("pushed_version")
+    cut_short = serving / (STAGING_PREFIX + str(int(v1) + 1))  # as a SIGKILL mid-copy leaves it
+    (cut_short / "variables").mkdir(parents=True)
+    (cut_short / "saved_model.pb").write_bytes(b"gra")
+    assert versions(str(serving)) == [v1]
+
+    second = _push(tmp_path, _model(tmp_path, "m2", b"graph two"))
+    v2 = second.get_string_custom_property("pushed_version")
+    assert sorted(os.listdir(serving)) == sorted([v1, v2])
+    assert (serving / v2 / "saved_model.pb").read_bytes() == b"graph two"

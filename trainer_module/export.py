@@ -3,7 +3,10 @@
 - `serving_default` takes serialized tf.Examples (what TFMA's Evaluator feeds),
 - `serving_images` takes a float32 batch [N, 28, 28, 1] in [0, 1] (for clients).
 
-Both return {"probabilities": [N, 10]} from the same model function.
+Both return {"probabilities": [N, 10]} from the same model function, and
+refuse input a client got wrong rather than predict from it: shapes and
+dtypes are fixed by the signatures, and pixel values out of range fail an
+assertion (InvalidArgumentError, HTTP 400 in TF Serving).
 """
 import tensorflow as tf
 
@@ -13,10 +16,22 @@ SERVING_EXAMPLES = "serving_default"
 SERVING_IMAGES = "serving_images"
 
 
+def _in_unit_range(images: tf.Tensor, message: str) -> tf.Tensor:
+    """`images`, once every value is checked to be in [0, 1] (NaN is not)."""
+    checks = [
+        tf.debugging.assert_greater_equal(images, 0.0, message=message),
+        tf.debugging.assert_less_equal(images, 1.0, message=message),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(images)
+
+
 def export_serving_model(model: tf.keras.Model, export_dir: str) -> None:
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized):
+        # Parsing fails on an `image` that is not 784 int64 values.
         images = input_pipeline.parse_images(serialized)
+        images = _in_unit_range(images, "tf.Example feature image: pixel values must be in 0..255")
         return {features.PREDICTIONS_KEY: model(images, training=False)}
 
     @tf.function(
@@ -25,6 +40,10 @@ def export_serving_model(model: tf.keras.Model, export_dir: str) -> None:
         ]
     )
     def serve_images(images):
+        # A loaded signature does not check the shape it declares: without
+        # this, a wrong shape fails deep inside the model, saying nothing useful.
+        images = tf.ensure_shape(images, (None,) + features.IMAGE_SHAPE, name="images_shape")
+        images = _in_unit_range(images, "images: pixel values must be in [0, 1]")
         return {features.PREDICTIONS_KEY: model(images, training=False)}
 
     tf.saved_model.save(

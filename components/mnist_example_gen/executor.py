@@ -19,6 +19,9 @@ EXAMPLES_KEY = "examples"
 MNIST_DIR_KEY = "mnist_dir"
 MAX_EXAMPLES_KEY = "max_examples_per_split"
 FINGERPRINT_KEY = "source_fingerprint"
+# {split: {feature: the IDX file it was read from}}, so that a data problem
+# found downstream can name the file to fix.
+SOURCE_FILES_PROPERTY = "source_files"
 
 # The same file naming as TFX's own ExampleGen, so every downstream reader
 # (StatisticsGen, Trainer, Evaluator, Transform) finds the data.
@@ -49,8 +52,8 @@ class Executor(base_executor.BaseExecutor):
         limit = exec_properties.get(MAX_EXAMPLES_KEY) or 0
         examples.split_names = artifact_utils.encode_split_names(list(source.SPLIT_FILES))
 
-        counts, label_counts = {}, {}
-        for split in source.SPLIT_FILES:
+        counts, label_counts, files = {}, {}, {}
+        for split, (images_stem, labels_stem) in source.SPLIT_FILES.items():
             started = time.monotonic()
             data = src.load(split)
             images, labels = data.images, data.labels
@@ -59,6 +62,10 @@ class Executor(base_executor.BaseExecutor):
             write_split(images, labels, artifact_utils.get_split_uri([examples], split))
             counts[split] = len(labels)
             label_counts[split] = np.bincount(labels, minlength=features.NUM_CLASSES).tolist()
+            files[split] = {
+                features.IMAGE_KEY: src.paths[images_stem],
+                features.LABEL_KEY: src.paths[labels_stem],
+            }
             logging.info(
                 "Wrote %d %s examples in %.1f s", len(labels), split, time.monotonic() - started
             )
@@ -72,3 +79,4 @@ class Executor(base_executor.BaseExecutor):
         examples.set_json_value_custom_property("example_counts", counts)
         # Exact, for the evaluation report (TFDV's label histogram is approximate).
         examples.set_json_value_custom_property("label_counts", label_counts)
+        examples.set_json_value_custom_property(SOURCE_FILES_PROPERTY, files)

@@ -3,6 +3,7 @@ checksum-verified download into a user cache.
 """
 import dataclasses
 import hashlib
+import http.client
 import os
 import shutil
 import sys
@@ -13,8 +14,10 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from components import dir_lock
 from components.mnist_example_gen import fs, idx
 from components.errors import MnistDataError, MnistUnavailableError
+from trainer_module.features import IMAGE_SHAPE
 
 # split -> (images file, labels file), without the optional ".gz".
 SPLIT_FILES: Dict[str, Tuple[str, str]] = {
@@ -71,6 +74,11 @@ class Source:
     def load(self, split: str) -> Split:
         images_stem, labels_stem = SPLIT_FILES[split]
         images = idx.read_idx(self.paths[images_stem], ndim=3)
+        if images.shape[1:] != IMAGE_SHAPE[:2]:
+            raise MnistDataError(
+                f"{self.paths[images_stem]}: images of {images.shape[1]}x{images.shape[2]} "
+                f"pixels; MNIST's are {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}"
+            )
         labels = idx.read_idx(self.paths[labels_stem], ndim=1)
         if len(images) != len(labels):
             raise MnistDataError(
@@ -78,6 +86,11 @@ class Source:
                 f"{self.paths[labels_stem]} holds {len(labels)} labels"
             )
         return Split(images, labels)
+
+    def check(self) -> None:
+        """Reads every split, raising MnistDataError at the first problem."""
+        for split in SPLIT_FILES:
+            self.load(split)
 
 
 def default_cache_dir() -> str:
@@ -92,6 +105,8 @@ def content_sha256(path: str) -> str:
 
 def locate(directory: str) -> Dict[str, str]:
     """Finds the four files (each `.gz` or uncompressed) in `directory`."""
+    if not fs.is_remote(directory) and not os.path.isdir(directory):
+        raise MnistDataError(f"{directory}: no such directory")
     paths, missing = {}, []
     for stem in CANONICAL_SHA256:
         for name in (stem + ".gz", stem):
@@ -158,33 +173,43 @@ def _fetch(url: str, dest: str, timeout: float, progress: Progress) -> None:
         raise OSError(f"download ended after {done} of {total} bytes")
 
 
-def download(
-    cache_dir: Optional[str] = None,
-    mirror_urls: Optional[Sequence[str]] = None,
-    timeout: float = 30.0,
-    progress: Progress = _terminal_progress,
-    checksums: Dict[str, str] = CANONICAL_SHA256,
-) -> Source:
-    """Returns the verified MNIST copy in `cache_dir`, downloading what is missing.
+# A mirror that sent a bad file (cut short, or not matching its checksum) is
+# asked again from the start, since a dropped connection or a corrupted
+# transfer need not repeat; restarting costs little, the files are <= 10 MB.
+ATTEMPTS_PER_MIRROR = 3
+STAGING_PREFIX = ".download-"
 
-    A file is first written beside its final name, checked against
-    CANONICAL_SHA256, and only then renamed into place; one that fails the
-    check is deleted and the next mirror is tried. `checksums` (file stem ->
-    content SHA-256) are MNIST's unless a test serves other files.
-    """
-    cache_dir = cache_dir or default_cache_dir()
-    os.makedirs(cache_dir, exist_ok=True)
+
+def _report_to_stderr(message: str) -> None:
+    newline = "\n" if sys.stderr.isatty() else ""  # after a progress bar
+    sys.stderr.write(f"{newline}  warning: {message}\n")
+    sys.stderr.flush()
+
+
+def _is_verified(path: str, expected: str) -> bool:
+    try:
+        return content_sha256(path) == expected
+    except MnistDataError:  # e.g. a truncated copy
+        return False
+
+
+def _fetch_verified(
+    stem: str, expected: str, cache_dir: str, mirror_urls: Sequence[str],
+    timeout: float, progress: Progress, report: Callable[[str], None],
+) -> str:
+    """Downloads one file into `cache_dir` and returns its path, or raises."""
+    final = os.path.join(cache_dir, stem + ".gz")
+    if os.path.exists(final):
+        if _is_verified(final, expected):
+            return final
+        report(f"{final} does not match its checksum; downloading it again")
     failures = []
-    paths = {}
-    for stem, expected in checksums.items():
-        final = paths[stem] = os.path.join(cache_dir, stem + ".gz")
-        if os.path.exists(final) and content_sha256(final) == expected:
-            continue
-        for mirror in mirror_urls or mirrors():
-            url = mirror + stem + ".gz"
+    for mirror in mirror_urls:
+        url = mirror + stem + ".gz"
+        for attempt in range(1, ATTEMPTS_PER_MIRROR + 1):
             # Same name as the final file (so it is read as gzip), in a
             # private directory beside it (so the rename is atomic).
-            staging = tempfile.mkdtemp(prefix=".download-", dir=cache_dir)
+            staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=cache_dir)
             partial = os.path.join(staging, stem + ".gz")
             try:
                 _fetch(url, partial, timeout, progress)
@@ -192,17 +217,55 @@ def download(
                 if got != expected:
                     raise MnistDataError(f"checksum mismatch: SHA-256 {got}, expected {expected}")
                 os.replace(partial, final)
-                break
-            except (OSError, urllib.error.URLError, MnistDataError) as e:
+                return final
+            except urllib.error.URLError as e:  # no file from this mirror: the next one
                 failures.append(f"{url}: {e}")
+                break
+            except (OSError, http.client.HTTPException, MnistDataError) as e:
+                failures.append(f"{url}: {e}")
+                again = "trying again" if attempt < ATTEMPTS_PER_MIRROR else "giving up on this mirror"
+                report(f"{url}: {e}; deleted it, {again}")
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-        else:
-            raise MnistUnavailableError(
-                f"Could not get a verified {stem}.gz from any MNIST mirror:\n  "
-                + "\n  ".join(failures)
-                + f"\n{LOCAL_COPY_HINT}"
+    raise MnistUnavailableError(
+        f"Could not get a verified {stem}.gz from any MNIST mirror:\n  "
+        + "\n  ".join(failures)
+        + f"\n{LOCAL_COPY_HINT}"
+    )
+
+
+def download(
+    cache_dir: Optional[str] = None,
+    mirror_urls: Optional[Sequence[str]] = None,
+    timeout: float = 30.0,
+    progress: Progress = _terminal_progress,
+    checksums: Dict[str, str] = CANONICAL_SHA256,
+    report: Callable[[str], None] = _report_to_stderr,
+) -> Source:
+    """Returns the verified MNIST copy in `cache_dir`, downloading what is missing.
+
+    A file is first written beside its final name, checked against
+    CANONICAL_SHA256, and only then renamed into place; one that fails the
+    check, or arrives cut short, is deleted, reported, and downloaded again
+    (ATTEMPTS_PER_MIRROR times, then from the next mirror). `checksums` (file
+    stem -> content SHA-256) are MNIST's unless a test serves other files.
+    """
+    cache_dir = cache_dir or default_cache_dir()
+
+    def waiting(holder: str) -> None:
+        report(f"waiting for another download into {cache_dir} ({holder})")
+
+    # Locked, so that what a killed download left behind can be removed.
+    with dir_lock.hold(cache_dir, wait=waiting):
+        for leftover in os.listdir(cache_dir):
+            if leftover.startswith(STAGING_PREFIX):
+                shutil.rmtree(os.path.join(cache_dir, leftover), ignore_errors=True)
+        paths = {
+            stem: _fetch_verified(
+                stem, expected, cache_dir, mirror_urls or mirrors(), timeout, progress, report
             )
+            for stem, expected in checksums.items()
+        }
     return Source(cache_dir, paths, dict(checksums))
 
 
