@@ -73,4 +73,6 @@ def test_direct_runner_args_name_the_lock_so_tfx_builds_no_sdist():
     # instead of packaging itself (which takes seconds, and litters /tmp).
     assert dependency_utils.make_beam_dependency_flags(local) == local
     remote = ["--runner=DataflowRunner", "--sdk_container_image=example/image:1"]
-    assert config_lib.PipelineConfig(beam_args=remote).beam_pipeline_args() == remote
+    args = config_lib.PipelineConfig(beam_args=remote).beam_pipeline_args()
+    assert args[-2:] == remote  # after the (local) profile's, which they override
+    assert not any(arg.startswith("--requirements_file") for arg in args)
