@@ -57,6 +57,8 @@ def test_object_store_paths_are_kept_as_given():
         ({"MNIST_TFX_EPOCHS": "0"}, "epochs must be at least 1"),
         ({"MNIST_TFX_LOOP": "keras"}, "loop must be one of"),
         ({"MNIST_TFX_ENABLE_CACHE": "maybe"}, "expected true or false"),
+        ({"MNIST_TFX_STRATEGY": "horovod"}, "strategy must be one of"),
+        ({"MNIST_TFX_STRATEGY": "mirrored", "MNIST_TFX_LOOP": "fit"}, "distributes the custom loop only"),
     ],
 )
 def test_bad_settings_are_reported(env, message):
