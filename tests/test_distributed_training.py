@@ -10,6 +10,7 @@ import dataclasses
 import io
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -20,7 +21,7 @@ import tensorflow as tf
 from components.mnist_example_gen import executor as example_gen
 from pipeline import config as config_lib
 from pipeline import workers
-from tests.conftest import run_cli
+from tests.conftest import PROJECT_ROOT, run_cli
 from trainer_module import export, task
 from trainer_module.model import build_model
 
@@ -175,6 +176,42 @@ def test_one_and_two_workers_reach_comparable_accuracy(two_workers, one_worker, 
     # The 2-worker eval accuracy, reduced across workers, is the whole eval split's.
     assert _summary(out)["history"][-1]["test_accuracy"] == pytest.approx(two, abs=1e-6)
     assert _summary(one_worker)["history"][-1]["test_accuracy"] == pytest.approx(one, abs=1e-6)
+
+
+# Two logical CPU devices stand in for two GPUs; they must be made before
+# TensorFlow starts, hence a fresh process.
+_MIRRORED_ON_TWO_DEVICES = """
+import json, sys
+import pipeline
+import tensorflow as tf
+from trainer_module import distribution, input_pipeline
+from trainer_module.config import TrainConfig
+from trainer_module.model import build_model
+
+[cpu] = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+config = TrainConfig(epochs=1, strategy="mirrored")
+tf.keras.utils.set_random_seed(config.seed)
+examples = sys.argv[1]
+train = input_pipeline.make_dataset([examples + "/Split-train/*"], config.batch_size, 1000, config.seed)
+evaluation = input_pipeline.make_dataset([examples + "/Split-eval/*"], config.batch_size)
+with strategy.scope():
+    model = build_model()
+print(json.dumps(distribution.train(strategy, model, train, evaluation, config)))
+"""
+
+
+def test_mirrored_strategy_splits_each_batch_across_two_local_devices(examples_dir):
+    result = subprocess.run(
+        [sys.executable, "-c", _MIRRORED_ON_TWO_DEVICES, str(examples_dir)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    # Both replicas are on this worker: it trained on every example.
+    assert f"2 replica(s) in sync: trained on {TRAIN} examples here" in result.stdout
+    [history] = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("[")]
+    assert history[0]["test_accuracy"] > 0.8, history
 
 
 def test_a_failing_worker_is_named_and_the_others_are_stopped(tmp_path):
