@@ -7,12 +7,15 @@
   report   a run's verdict and metrics, and its HTML report; exit 0 blessed, 1 not, 2 not evaluated
   compile  writes the Kubeflow Pipelines spec (and, optionally, the Vertex job)
   deploy   compiles, uploads to Kubeflow Pipelines, and optionally starts a run
+  workers  trains on N local worker processes (MultiWorkerMirroredStrategy)
 
 Every option overrides one field of the pipeline configuration; unset options
 leave the environment's value or the default.
 """
 import argparse
+import contextlib
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -23,14 +26,19 @@ from components.errors import USER_ERRORS
 from pipeline import config as config_lib
 from pipeline import console
 from pipeline.kubeflow_deploy import DeployError
+from pipeline.workers import WorkerFailed
 
 # Errors a user can fix from the message alone (ValueError: a bad setting)
 # are printed without a traceback.
-_USER_ERRORS = USER_ERRORS + (DeployError, ValueError)
+_USER_ERRORS = USER_ERRORS + (DeployError, WorkerFailed, ValueError)
 
 
-def _add_config_options(parser: argparse.ArgumentParser, kubeflow: bool) -> None:
+def _add_config_options(
+    parser: argparse.ArgumentParser, kubeflow: bool, only: Optional[List[str]] = None
+) -> None:
     for name, field in config_lib.fields(kubeflow).items():
+        if only is not None and name not in only:
+            continue
         flag = "--" + name.replace("_", "-")
         env = config_lib.env_name(name)
         if field.type is bool:
@@ -237,6 +245,36 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workers(args: argparse.Namespace) -> int:
+    from pipeline import workers
+
+    cfg = _config(args)
+    examples = args.examples or workers.latest_examples_uri(cfg)
+    train_output = args.train_output or os.path.join(
+        cfg.output_dir, "workers", time.strftime("%Y%m%d-%H%M%S")
+    )
+    if args.print_command:
+        command = workers.trainer_command(cfg, examples, train_output)
+        print(json.dumps(["python"] + command[1:], indent=2))
+        return 0
+    print(f"Training on {args.num_workers} local workers (MultiWorkerMirroredStrategy)", flush=True)
+    print(f"  examples: {examples}", flush=True)
+    log = None if args.verbose else _log_path(cfg.output_dir, "workers")
+    if log:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        print(f"  log: {log}", flush=True)
+    with open(log, "a") if log else contextlib.nullcontext(sys.stderr) as err:
+        try:
+            workers.train(cfg, args.num_workers, examples, train_output, err=err)
+        except WorkerFailed:
+            if log:
+                print(f"Full log: {log}", file=sys.stderr)
+            raise
+    print(f"Chief's model: {workers.serving_model_dir(train_output)}")
+    print(f"Training summary: {workers.summary_path(train_output)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline", description=__doc__,
@@ -312,6 +350,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="the uploaded version's name (default <pipeline>-<timestamp>)",
     )
     deploy.set_defaults(func=cmd_deploy)
+
+    workers = commands.add_parser(
+        "workers",
+        help="train on N local worker processes (MultiWorkerMirroredStrategy), to try "
+        "multi-worker training on one machine",
+    )
+    workers.add_argument("--num-workers", type=int, default=2, help="(default 2)")
+    workers.add_argument(
+        "--examples", default=None,
+        help="an Examples artifact's directory (Split-train/, Split-eval/); "
+        "default: the newest one recorded under the output directory",
+    )
+    workers.add_argument(
+        "--train-output", default=None,
+        help="where the model and model_run go (default <output dir>/workers/<time>)",
+    )
+    workers.add_argument(
+        "--print-command", action="store_true",
+        help="print each worker's command (JSON, for a TFJob or Vertex AI job) and exit",
+    )
+    _add_config_options(
+        workers, kubeflow=False,
+        only=["output_dir"]
+        # The workers run the custom loop with the multi-worker strategy.
+        + [f.name for f in dataclasses.fields(config_lib.TrainConfig) if f.name not in ("strategy", "loop")],
+    )
+    workers.set_defaults(func=cmd_workers)
     return parser
 
 

@@ -15,6 +15,7 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional
 
 from components.mnist_example_gen.fs import is_remote  # noqa: F401  (part of this API)
+from pipeline import beam_profiles
 from trainer_module.config import TrainConfig
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,7 +23,6 @@ ENV_PREFIX = "MNIST_TFX_"
 # Environment names that predate the prefix convention, kept for users.
 ENV_ALIASES = {"mnist_dir": "MNIST_DIR"}
 
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 # Where the Dockerfile puts the project inside the container image.
 IMAGE_PROJECT_ROOT = "/app"
 
@@ -48,7 +48,22 @@ class PipelineConfig:
     accuracy_lower_bound: float = 0.98
     # ...and no more than this below the latest blessed model's.
     max_accuracy_drop: float = 0.002
-    beam_args: List[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_BEAM_ARGS))
+    # Where the Beam-based components run (pipeline/beam_profiles.py):
+    # local, multi-process, flink, spark or dataflow.
+    beam_profile: str = beam_profiles.LOCAL
+    # Beam arguments after the profile's, to add to or override them.
+    beam_args: List[str] = dataclasses.field(default_factory=list)
+    # multi-process: SDK worker processes; flink: parallelism; dataflow:
+    # maximum workers. 0: the runner's default (multi-process: one per core).
+    beam_workers: int = 0
+    beam_job_endpoint: str = ""  # flink: the Flink job server, HOST:8099
+    spark_master_url: str = ""  # spark: spark://HOST:7077
+    # flink, spark: a Beam SDK container image with this project's packages
+    # (empty: LOOPBACK, this process); dataflow: the workers' container.
+    beam_sdk_image: str = ""
+    gcp_project: str = ""  # dataflow
+    gcp_region: str = ""  # dataflow
+    beam_temp_location: str = ""  # dataflow; empty: <output_dir>/beam-temp on gs://
     enable_cache: bool = True
 
     # The container image every Kubeflow task runs (see Dockerfile).
@@ -69,6 +84,11 @@ class PipelineConfig:
     kube_context: str = kubeflow_field("")  # a kubeconfig context; empty: current
 
     def __post_init__(self):
+        if self.beam_profile not in beam_profiles.PROFILES:
+            raise ValueError(
+                f"beam_profile must be one of {beam_profiles.PROFILES}, "
+                f"not {self.beam_profile!r}"
+            )
         for name in ("output_dir", "mnist_dir"):
             path = getattr(self, name)
             if path and not is_remote(path):
@@ -88,7 +108,8 @@ class PipelineConfig:
         return os.path.join(self.output_dir, "serving_model", self.pipeline_name)
 
     def beam_pipeline_args(self, project_root: str = PROJECT_ROOT) -> List[str]:
-        """`beam_args` as the Beam components get them.
+        """What every Beam-based component gets: the profile's arguments
+        (pipeline/beam_profiles.py), then `beam_args`.
 
         Unless the args already say how Beam workers get their dependencies,
         TFX copies its whole installation to a temporary sdist for them: 3 s
@@ -99,11 +120,12 @@ class PipelineConfig:
         """
         from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-        runner = PipelineOptions(self.beam_args).view_as(StandardOptions).runner
+        args = beam_profiles.pipeline_args(self)
+        runner = PipelineOptions(args).view_as(StandardOptions).runner
         if runner not in (None, "DirectRunner", "direct"):
-            return list(self.beam_args)
+            return args
         lock = os.path.join(project_root, "requirements-runtime.lock")
-        return list(self.beam_args) + [f"--requirements_file={lock}"]
+        return args + [f"--requirements_file={lock}"]
 
     def replace(self, **overrides: Any) -> "PipelineConfig":
         """A copy with `overrides` applied; train fields may be given flat."""

@@ -57,6 +57,8 @@ def test_object_store_paths_are_kept_as_given():
         ({"MNIST_TFX_EPOCHS": "0"}, "epochs must be at least 1"),
         ({"MNIST_TFX_LOOP": "keras"}, "loop must be one of"),
         ({"MNIST_TFX_ENABLE_CACHE": "maybe"}, "expected true or false"),
+        ({"MNIST_TFX_STRATEGY": "horovod"}, "strategy must be one of"),
+        ({"MNIST_TFX_STRATEGY": "mirrored", "MNIST_TFX_LOOP": "fit"}, "distributes the custom loop only"),
     ],
 )
 def test_bad_settings_are_reported(env, message):
@@ -73,4 +75,6 @@ def test_direct_runner_args_name_the_lock_so_tfx_builds_no_sdist():
     # instead of packaging itself (which takes seconds, and litters /tmp).
     assert dependency_utils.make_beam_dependency_flags(local) == local
     remote = ["--runner=DataflowRunner", "--sdk_container_image=example/image:1"]
-    assert config_lib.PipelineConfig(beam_args=remote).beam_pipeline_args() == remote
+    args = config_lib.PipelineConfig(beam_args=remote).beam_pipeline_args()
+    assert args[-2:] == remote  # after the (local) profile's, which they override
+    assert not any(arg.startswith("--requirements_file") for arg in args)

@@ -7,6 +7,7 @@ once.
 import dataclasses
 
 LOOPS = ("custom", "fit")
+STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
 @dataclasses.dataclass
@@ -21,10 +22,24 @@ class TrainConfig:
     loop: str = "custom"
     # The seed tutorial's shuffle buffer.
     shuffle_buffer: int = 1000
+    # tf.distribute, for the custom loop. "none": one device, no strategy
+    # object (the default); "mirrored": every local GPU (MirroredStrategy);
+    # "multi_worker": the workers TF_CONFIG names (MultiWorkerMirroredStrategy).
+    # Under a strategy, batch_size is the global batch, split among replicas.
+    strategy: str = "none"
 
     def __post_init__(self):
         if self.loop not in LOOPS:
             raise ValueError(f"loop must be one of {LOOPS}, not {self.loop!r}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(
+                f"strategy must be one of {STRATEGIES}, not {self.strategy!r}"
+            )
+        if self.strategy != "none" and self.loop != "custom":
+            raise ValueError(
+                f"strategy {self.strategy!r} distributes the custom loop only: "
+                "use loop 'custom'"
+            )
         for name in ("epochs", "batch_size", "shuffle_buffer"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

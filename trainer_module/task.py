@@ -10,7 +10,7 @@ import time
 
 import tensorflow as tf
 
-from trainer_module import input_pipeline, keras_choice
+from trainer_module import distribution, input_pipeline, keras_choice
 from trainer_module.config import TrainConfig
 from trainer_module.export import export_serving_model
 from trainer_module.model import build_model
@@ -22,6 +22,8 @@ SUMMARY_FILE = "training_summary.json"
 def run_fn(fn_args) -> None:
     keras = keras_choice.require()
     config = TrainConfig.from_dict(fn_args.custom_config or {})
+    # First: the multi-worker strategy must be made before any TensorFlow op.
+    strategy = distribution.create_strategy(config.strategy)
     tf.keras.utils.set_random_seed(config.seed)
     # The same seed and data then give the same model, bit for bit, on the
     # same machine and software (tests/test_determinism.py). Measured on this
@@ -36,24 +38,34 @@ def run_fn(fn_args) -> None:
     )
     eval_ds = input_pipeline.make_dataset(fn_args.eval_files, config.batch_size)
 
-    model = build_model()
+    with distribution.scope(strategy):
+        model = build_model()
     print(
         f"Training {model.name} with the {config.loop!r} loop on {keras}: "
-        f"{config.epochs} epochs, batch {config.batch_size}",
+        f"{config.epochs} epochs, batch {config.batch_size}, "
+        f"strategy {config.strategy!r}",
         flush=True,
     )
     started = time.monotonic()
-    history = LOOPS[config.loop](model, train_ds, eval_ds, config)
+    if strategy is None:
+        history = LOOPS[config.loop](model, train_ds, eval_ds, config)
+    else:
+        history = distribution.train(strategy, model, train_ds, eval_ds, config)
     train_seconds = time.monotonic() - started
 
-    export_serving_model(model, fn_args.serving_model_dir)
-    summary = {
-        "keras": keras,
-        "tensorflow": tf.__version__,
-        "hyperparameters": dataclasses.asdict(config),
-        "history": history,
-        "train_seconds": round(train_seconds, 3),
-    }
-    tf.io.gfile.makedirs(fn_args.model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, SUMMARY_FILE), "w") as f:
-        json.dump(summary, f, indent=2)
+    with distribution.export_dir(strategy, fn_args.serving_model_dir) as export_dir:
+        export_serving_model(model, export_dir)
+    if distribution.is_chief(strategy):
+        summary = {
+            "keras": keras,
+            "tensorflow": tf.__version__,
+            "hyperparameters": dataclasses.asdict(config),
+            "distribution": distribution.describe(strategy),
+            "history": history,
+            "train_seconds": round(train_seconds, 3),
+        }
+        tf.io.gfile.makedirs(fn_args.model_run_dir)
+        with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, SUMMARY_FILE), "w") as f:
+            json.dump(summary, f, indent=2)
+    if strategy is not None:
+        distribution.wait_for_all_workers(strategy)

@@ -55,6 +55,19 @@ class Steps:
         self.test_loss(self.loss_object(labels, prediction))
         self.test_accuracy(labels, prediction)
 
+    def train_epoch(self, dataset, bar: Optional[tf.keras.utils.Progbar] = None) -> int:
+        """One pass over `dataset`, step by step; returns the number of steps."""
+        step = 0
+        for step, (images, labels) in enumerate(dataset, start=1):
+            self.train_step(images, labels)
+            if bar:
+                bar.update(step)
+        return step
+
+    def test_epoch(self, dataset) -> None:
+        for images, labels in dataset:
+            self.test_step(images, labels)
+
     def reset(self):
         for metric in (
             self.train_loss,
@@ -94,33 +107,31 @@ def _progress_bar(steps_per_epoch: Optional[int]) -> Optional[tf.keras.utils.Pro
     return tf.keras.utils.Progbar(steps_per_epoch, unit_name="step")
 
 
+def run_epochs(steps: Steps, train_ds, eval_ds, epochs: int) -> History:
+    """The seed's epoch loop, over any object with Steps' interface (the
+    distributed steps too, with distributed datasets)."""
+    history = []
+    steps_per_epoch = None  # known after the first epoch
+    for epoch in range(1, epochs + 1):
+        steps.reset()
+        started = time.monotonic()
+        steps_per_epoch = steps.train_epoch(train_ds, _progress_bar(steps_per_epoch))
+        float(steps.train_loss.result())  # waits for the last step to finish
+        train_seconds = time.monotonic() - started
+        steps.test_epoch(eval_ds)
+        result = steps.epoch_result(train_seconds)
+        log_epoch(epoch, result)
+        history.append(result)
+    return history
+
+
 def train_custom(
     model: tf.keras.Model,
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
 ) -> History:
-    steps = Steps(model, config.learning_rate)
-    history = []
-    steps_per_epoch = None  # known after the first epoch
-    for epoch in range(1, config.epochs + 1):
-        steps.reset()
-        bar = _progress_bar(steps_per_epoch)
-        step = 0
-        started = time.monotonic()
-        for step, (images, labels) in enumerate(train_ds, start=1):
-            steps.train_step(images, labels)
-            if bar:
-                bar.update(step)
-        float(steps.train_loss.result())  # waits for the last step to finish
-        train_seconds = time.monotonic() - started
-        steps_per_epoch = step
-        for images, labels in eval_ds:
-            steps.test_step(images, labels)
-        result = steps.epoch_result(train_seconds)
-        log_epoch(epoch, result)
-        history.append(result)
-    return history
+    return run_epochs(Steps(model, config.learning_rate), train_ds, eval_ds, config.epochs)
 
 
 class _TrainTimer(tf.keras.callbacks.Callback):
