@@ -87,3 +87,38 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
         cfg, str(root / "mnist-tfx.yaml"), str(root / "mnist-tfx.json")
     )
     return cfg, spec_path, job_path
+
+
+def run_data_components(cfg):
+    """MnistExampleGen and StatisticsGen alone, configured as pipeline/dag.py
+    does (with the config's Beam arguments); {node: its output directory}.
+
+    A TFX pipeline refuses a subset of another's nodes (they name their
+    downstream nodes), so these two get a pipeline of their own.
+    """
+    from tfx.components import StatisticsGen
+    from tfx.orchestration import metadata as tfx_metadata
+    from tfx.orchestration import pipeline as tfx_pipeline
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    from components.mnist_example_gen.component import MnistExampleGen
+
+    example_gen = MnistExampleGen(
+        mnist_dir=cfg.mnist_dir, max_examples_per_split=cfg.max_examples_per_split
+    )
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
+    LocalDagRunner().run(
+        tfx_pipeline.Pipeline(
+            pipeline_name=cfg.pipeline_name,
+            pipeline_root=cfg.pipeline_root,
+            components=[example_gen, statistics_gen],
+            metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(cfg.metadata_path),
+            beam_pipeline_args=cfg.beam_pipeline_args(),
+        )
+    )
+    found = {}
+    for node, key in (("MnistExampleGen", "examples"), ("StatisticsGen", "statistics")):
+        base = os.path.join(cfg.pipeline_root, node, key)
+        [execution] = os.listdir(base)  # one execution, so one output directory
+        found[node] = os.path.join(base, execution)
+    return found

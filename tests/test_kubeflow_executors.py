@@ -18,8 +18,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import encoding
-from components.mnist_example_gen.component import MnistExampleGen
-from tests.conftest import KUBEFLOW_SUBSET
+from tests.conftest import KUBEFLOW_SUBSET, run_data_components
 
 pytestmark = pytest.mark.e2e
 
@@ -35,35 +34,8 @@ def spec(kubeflow_compiled):
 @pytest.fixture(scope="module")
 def local_outputs(kubeflow_compiled, tmp_path_factory):
     """URIs of the local run's Examples and ExampleStatistics."""
-    from tfx import v1 as tfx
-
     cfg, _, _ = kubeflow_compiled
-    local = cfg.replace(output_dir=str(tmp_path_factory.mktemp("local_run")))
-    # The two components under test, configured as pipeline/dag.py does (a
-    # TFX pipeline refuses a subset of another's nodes: they name their
-    # downstream nodes). The rest would train a model.
-    example_gen = MnistExampleGen(
-        mnist_dir=local.mnist_dir, max_examples_per_split=local.max_examples_per_split
-    )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    tfx.orchestration.LocalDagRunner().run(
-        tfx.dsl.Pipeline(
-            pipeline_name=local.pipeline_name,
-            pipeline_root=local.pipeline_root,
-            components=[example_gen, statistics_gen],
-            metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-                local.metadata_path
-            ),
-            beam_pipeline_args=local.beam_pipeline_args(),
-        )
-    )
-    # One execution each, so one output directory each.
-    found = {}
-    for node, key in (("MnistExampleGen", "examples"), ("StatisticsGen", "statistics")):
-        base = os.path.join(local.pipeline_root, node, key)
-        [execution] = os.listdir(base)
-        found[node] = os.path.join(base, execution)
-    return found
+    return run_data_components(cfg.replace(output_dir=str(tmp_path_factory.mktemp("local_run"))))
 
 
 def run_task(spec, task_name, work_dir, input_artifacts=None):
