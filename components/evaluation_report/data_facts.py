@@ -57,5 +57,5 @@ def load(examples: types.Artifact, statistics: types.Artifact, anomalies: types.
         "sha256": examples.get_custom_property("source_sha256") or {},
         "example_counts": {k: int(v) for k, v in (examples.get_custom_property("example_counts") or {}).items()},
         "splits": splits,
-        "anomalies": describe_anomalies(anomalies),
+        "anomalies": describe_anomalies(anomalies, examples),
     }
