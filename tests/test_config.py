@@ -78,3 +78,11 @@ def test_direct_runner_args_name_the_lock_so_tfx_builds_no_sdist():
     args = config_lib.PipelineConfig(beam_args=remote).beam_pipeline_args()
     assert args[-2:] == remote  # after the (local) profile's, which they override
     assert not any(arg.startswith("--requirements_file") for arg in args)
+
+
+def test_train_dropout_off_needs_the_custom_loop():
+    from trainer_module.config import TrainConfig
+
+    assert TrainConfig(train_dropout=False).train_dropout is False
+    with pytest.raises(ValueError, match="train_dropout off needs loop 'custom'"):
+        TrainConfig(train_dropout=False, loop="fit")

@@ -75,3 +75,40 @@ def test_fit_loop_reports_the_same_history_as_the_custom_loop():
         "loss", "accuracy", "test_loss", "test_accuracy", "train_seconds"
     }
     assert all(0 < epoch["train_seconds"] < 60 for epoch in fit + custom)
+
+
+def _train_predictions(dropout: bool):
+    """The loss the train step saw, and the loss in inference mode."""
+    tf.keras.utils.set_random_seed(2)
+    images, labels = make_digits(32, seed=9)
+    images = tf.constant(images[..., None] / 255.0, tf.float32)
+    steps = train_loop.Steps(build_model(), learning_rate=0.0, dropout=dropout)
+    steps.train_step(images, tf.constant(labels, tf.int64))
+    # A zero learning rate leaves the weights as they were during the step.
+    seen = float(steps.train_loss.result())
+    inference = float(steps.loss_object(labels, steps.model(images, training=False)))
+    return seen, inference
+
+
+def test_train_dropout_off_trains_as_the_seeds_code_does():
+    seen, inference = _train_predictions(dropout=False)
+    assert seen == inference  # the seed's `model(images)`: dropout off, same graph
+    seen, inference = _train_predictions(dropout=True)
+    assert abs(seen - inference) > 1e-4  # dropout on: the train step sees other activations
+
+
+def test_test_loss_is_the_mean_over_examples_whatever_the_eval_batch():
+    tf.keras.utils.set_random_seed(3)
+    images, labels = make_digits(100, seed=10)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(images[..., None] / 255.0, tf.float32), labels.astype(np.int64))
+    )
+    steps = train_loop.Steps(build_model(), learning_rate=0.001)
+    results = []
+    for batch in (32, 256, 7):  # 100 = 3 x 32 + 4: a short last batch
+        steps.reset()
+        steps.test_epoch(ds.batch(batch))
+        results.append(float(steps.test_loss.result()))
+    exact = float(tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+        labels, steps.model(images[..., None] / 255.0, training=False))))
+    np.testing.assert_allclose(results, [exact] * 3, rtol=1e-5)

@@ -107,9 +107,10 @@ class ReplicatedSteps(train_loop.Steps):
         learning_rate: float,
         strategy: tf.distribute.Strategy,
         global_batch_size: int,
+        dropout: bool = True,
     ):
         with strategy.scope():
-            super().__init__(model, learning_rate)
+            super().__init__(model, learning_rate, dropout)
             self.loss_object = tf.keras.losses.SparseCategoricalCrossentropy(
                 reduction=tf.keras.losses.Reduction.NONE
             )
@@ -124,7 +125,7 @@ class ReplicatedSteps(train_loop.Steps):
 
     def _replica_train_step(self, images, labels):
         with tf.GradientTape() as tape:
-            prediction = self.model(images, training=True)
+            prediction = self.model(images, training=self.dropout)
             per_example_loss = self.loss_object(labels, prediction)
             loss = tf.nn.compute_average_loss(
                 per_example_loss, global_batch_size=self.global_batch_size
@@ -174,7 +175,9 @@ def train(
     config: TrainConfig,
 ) -> train_loop.History:
     """The custom loop under `strategy`; `model` was built in its scope."""
-    steps = ReplicatedSteps(model, config.learning_rate, strategy, config.batch_size)
+    steps = ReplicatedSteps(
+        model, config.learning_rate, strategy, config.batch_size, config.train_dropout
+    )
     history = train_loop.run_epochs(
         steps, distribute(strategy, train_ds), distribute(strategy, eval_ds), config.epochs
     )

@@ -36,7 +36,7 @@ def run_fn(fn_args) -> None:
         shuffle_buffer=config.shuffle_buffer,
         seed=config.seed,
     )
-    eval_ds = input_pipeline.make_dataset(fn_args.eval_files, config.batch_size)
+    eval_ds = input_pipeline.make_dataset(fn_args.eval_files, config.eval_batch_size)
 
     with distribution.scope(strategy):
         model = build_model()

@@ -3,8 +3,9 @@
 Both return the same per-epoch history, so they can be compared run for run.
 The custom loop follows the seed (and keras-io's "writing a training loop from
 scratch"), with two corrections the seed needs: metrics are reset every epoch,
-so each line reports that epoch alone, and the model is called with
-`training=True` in the train step, so its Dropout layers are active.
+so each line reports that epoch alone, and by default the model is called with
+`training=True` in the train step, so its Dropout layers are active
+(`TrainConfig.train_dropout` says why, and how to train as the seed's code).
 """
 import sys
 import time
@@ -26,8 +27,9 @@ History = List[Dict[str, float]]
 class Steps:
     """The seed's `train_step`/`test_step` with their loss, optimizer and metrics."""
 
-    def __init__(self, model: tf.keras.Model, learning_rate: float):
+    def __init__(self, model: tf.keras.Model, learning_rate: float, dropout: bool = True):
         self.model = model
+        self.dropout = dropout
         self.loss_object = tf.keras.losses.SparseCategoricalCrossentropy()
         self.optimizer = tf.keras.optimizers.Adam(learning_rate)
         self.train_loss = tf.keras.metrics.Mean(name="train_loss")
@@ -42,7 +44,7 @@ class Steps:
     @tf.function
     def train_step(self, images, labels):
         with tf.GradientTape() as tape:
-            prediction = self.model(images, training=True)
+            prediction = self.model(images, training=self.dropout)
             loss = self.loss_object(labels, prediction)
         gradients = tape.gradient(loss, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.model.trainable_variables))
@@ -52,7 +54,11 @@ class Steps:
     @tf.function
     def test_step(self, images, labels):
         prediction = self.model(images, training=False)
-        self.test_loss(self.loss_object(labels, prediction))
+        # Weighted by the batch's size, so the test loss is the mean over
+        # examples whatever the eval batch size (a short last batch included).
+        self.test_loss(
+            self.loss_object(labels, prediction), sample_weight=tf.shape(labels)[0]
+        )
         self.test_accuracy(labels, prediction)
 
     def train_epoch(self, dataset, bar: Optional[tf.keras.utils.Progbar] = None) -> int:
@@ -131,7 +137,8 @@ def train_custom(
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
 ) -> History:
-    return run_epochs(Steps(model, config.learning_rate), train_ds, eval_ds, config.epochs)
+    steps = Steps(model, config.learning_rate, dropout=config.train_dropout)
+    return run_epochs(steps, train_ds, eval_ds, config.epochs)
 
 
 class _TrainTimer(tf.keras.callbacks.Callback):
