@@ -79,6 +79,7 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     command = [
         sys.executable, "-m", "pipeline", "run", "--mnist-dir", args.mnist_dir,
         "--output-dir", output_dir, "--epochs", str(args.epochs), "--loop", args.loop,
+        "--train-dropout" if args.train_dropout else "--no-train-dropout",
     ]
     if args.max_examples_per_split:
         command += ["--max-examples-per-split", str(args.max_examples_per_split)]
@@ -107,9 +108,11 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     return result
 
 
-def ceiling(env, log_dir) -> float:
+def ceiling(args, env, log_dir) -> float:
+    dropout = "--train-dropout" if args.train_dropout else "--no-train-dropout"
     result = measure(
-        [sys.executable, "bench/compute_ceiling.py"], env, os.path.join(log_dir, "ceiling.log")
+        [sys.executable, "bench/compute_ceiling.py", dropout], env,
+        os.path.join(log_dir, "ceiling.log"),
     )
     return bench_value(result["output"], "ceiling_images_per_second")
 
@@ -126,7 +129,7 @@ def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
     print(f"  pipeline, fresh {fresh['wall']:7.1f} s", flush=True)
     cached = pipeline_run(args, env, output_dir, os.path.join(work_dir, "cached.log"))
     print(f"  pipeline, again {cached['wall']:7.1f} s (executed: {', '.join(cached['executed']) or 'nothing'})", flush=True)
-    top = float("nan") if args.pipeline_only else ceiling(env, work_dir)
+    top = float("nan") if args.pipeline_only else ceiling(args, env, work_dir)
     non_training = sum(
         seconds for node, (seconds, _) in fresh["components"].items() if node != TRAINER
     )
@@ -168,6 +171,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--loop", default="custom", choices=["custom", "fit"])
+    parser.add_argument(
+        "--train-dropout", action=argparse.BooleanOptionalAction, default=False,
+        help="train with dropout on (the pipeline's default). Off by default "
+        "here: the bare script's `model(images)` trains with it off, and both "
+        "sides should do the same arithmetic",
+    )
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR")
                         or os.path.join(PROJECT_ROOT, "..", "shared", "data", "mnist"))
     parser.add_argument("--max-examples-per-split", type=int, default=0,
@@ -182,7 +191,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
 
-    print(f"E={args.epochs} epochs, batch 32, the {args.loop!r} loop, data {args.mnist_dir}"
+    print(f"E={args.epochs} epochs, batch 32, the {args.loop!r} loop, dropout in training "
+          f"{'on' if args.train_dropout else 'off (as the seed code runs)'}, data {args.mnist_dir}"
           f"{'' if not args.max_examples_per_split else f' (first {args.max_examples_per_split} per split)'}; "
           f"{' '.join(args.pipeline_args)}; {os.cpu_count()} CPUs; logs in {work_dir}", flush=True)
     results = []
