@@ -14,7 +14,7 @@ import os
 import shlex
 from typing import Any, Dict, List, Mapping, Optional
 
-from components.mnist_example_gen.fs import is_remote  # noqa: F401  (part of this API)
+from components.mnist_example_gen.fs import is_remote  # (also part of this API)
 from pipeline import beam_profiles
 from trainer_module.config import TrainConfig
 
@@ -64,6 +64,11 @@ class PipelineConfig:
     gcp_project: str = ""  # dataflow
     gcp_region: str = ""  # dataflow
     beam_temp_location: str = ""  # dataflow; empty: <output_dir>/beam-temp on gs://
+    # s3:// paths on MinIO or another S3-compatible store: its URL, with the
+    # scheme (http://minio-service.kubeflow:9000); empty: AWS S3. Credentials
+    # are never settings: see pipeline/object_store.py.
+    s3_endpoint: str = ""
+    s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
     enable_cache: bool = True
 
     # The container image every Kubeflow task runs (see Dockerfile).
