@@ -112,6 +112,16 @@ class PipelineConfig:
         """Pushed models, one numbered version each (TF Serving's layout)."""
         return os.path.join(self.output_dir, "serving_model", self.pipeline_name)
 
+    def check_local_output_dir(self) -> None:
+        """Local runs only: refuses an object-store output directory."""
+        if is_remote(self.output_dir):
+            raise ValueError(
+                f"--output-dir {self.output_dir}: a local run keeps its ML Metadata "
+                "(SQLite) and its run lock there, so it must be a local directory; "
+                "the data can be on an object store (--mnist-dir s3://... or gs://...), "
+                "and `compile` and `deploy` take an object-store --output-dir"
+            )
+
     def beam_pipeline_args(self, project_root: str = PROJECT_ROOT) -> List[str]:
         """What every Beam-based component gets: the profile's arguments
         (pipeline/beam_profiles.py), then `beam_args`.
