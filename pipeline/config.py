@@ -87,6 +87,10 @@ class PipelineConfig:
     kfp_experiment: str = kubeflow_field("mnist-tfx")
     kfp_token: str = kubeflow_field("")  # a bearer token; empty: kubeconfig
     kube_context: str = kubeflow_field("")  # a kubeconfig context; empty: current
+    # A Kubernetes secret in the run's namespace whose keys `accesskey` and
+    # `secretkey` every task gets as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    # (KFP's MinIO: mlpipeline-minio-artifact). Empty: the pods' own credentials.
+    s3_credentials_secret: str = kubeflow_field("")
 
     def __post_init__(self):
         if self.beam_profile not in beam_profiles.PROFILES:

@@ -98,7 +98,10 @@ def _finish_spec(package_path: str, vertex_job_path: Optional[str], config) -> N
       pipeline's artifacts under the cluster's default root, which a run from
       the UI's "Upload pipeline" could not override;
     - the S3 endpoint's environment in every task's container (the runner's
-      container spec has no env), in the Vertex PipelineJob's copy too.
+      container spec has no env), in the Vertex PipelineJob's copy too;
+    - with `s3_credentials_secret`, the Kubernetes platform document that
+      gives every task the secret's credentials (KFP only; Vertex AI runs
+      with its service account's).
     """
     import json
 
@@ -115,8 +118,15 @@ def _finish_spec(package_path: str, vertex_job_path: Optional[str], config) -> N
         spec = yaml.safe_load(text)
         _container_env(spec, env)
         spec["defaultPipelineRoot"] = config.pipeline_root
+        text = header + yaml.safe_dump(spec, sort_keys=False)
+        executors = spec["deploymentSpec"]["executors"]
+        platform = object_store.kubernetes_platform(
+            config, [label for label, e in executors.items() if "container" in e]
+        )
+        if platform:  # a second YAML document, as KFP writes it
+            text += "---\n" + yaml.safe_dump(platform, sort_keys=False)
         with fileio.open(package_path, "w") as f:
-            f.write(header + yaml.safe_dump(spec, sort_keys=False))
+            f.write(text)
     if vertex_job_path and env:
         with fileio.open(vertex_job_path, "r") as f:
             job = json.load(f)

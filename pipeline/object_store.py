@@ -12,12 +12,14 @@ Beam, `env` for tensorflow-io (and boto3 outside a Beam pipeline). The
 Kubeflow tasks get `env` in their container spec; local processes get it in
 `os.environ` (`configure_process`). Credentials are never part of either:
 each process finds them where the AWS SDKs look (AWS_ACCESS_KEY_ID and
-AWS_SECRET_ACCESS_KEY, ~/.aws, a pod's service account role).
+AWS_SECRET_ACCESS_KEY, ~/.aws, a pod's service account role). On Kubeflow,
+`kubernetes_platform` names a secret they come from (what kfp-kubernetes'
+use_secret_as_env writes for a KFP DSL pipeline).
 """
 import logging
 import os
 import sys
-from typing import Dict, List
+from typing import Dict, Iterable, List, Optional
 
 from components.mnist_example_gen.fs import register_filesystems
 
@@ -58,6 +60,27 @@ def beam_args(cfg) -> List[str]:
     if cfg.s3_region:
         args.append(f"--s3_region_name={cfg.s3_region}")
     return args
+
+
+# A secret's keys -> the environment the AWS SDKs read. KFP's own MinIO
+# secret (mlpipeline-minio-artifact) uses these key names.
+SECRET_KEYS = {"accesskey": "AWS_ACCESS_KEY_ID", "secretkey": "AWS_SECRET_ACCESS_KEY"}
+
+
+def kubernetes_platform(cfg, executor_labels: Iterable[str]) -> Optional[dict]:
+    """The PipelineSpec's Kubernetes platform document: every executor gets
+    the credentials from the `s3_credentials_secret` secret as env (KFP's
+    secretAsEnv, read by the KFP 2 backend's launcher); None without one."""
+    if not cfg.s3_credentials_secret:
+        return None
+    def secret_as_env():  # a copy each, so the YAML has no anchors
+        return [{
+            "secretName": cfg.s3_credentials_secret,
+            "keyToEnv": [{"secretKey": key, "envVar": var} for key, var in SECRET_KEYS.items()],
+        }]
+
+    executors = {label: {"secretAsEnv": secret_as_env()} for label in executor_labels}
+    return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
 
 
 def check_no_credentials(cfg) -> None:
