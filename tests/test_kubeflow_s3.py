@@ -3,10 +3,11 @@
 moto's server (a real S3 REST endpoint, the way MinIO is one) stands in for
 the object store; no AWS, no MinIO, no cluster. The pipeline is compiled by
 the CLI with its root and its MNIST data on s3://, as a user would for MinIO
-(--s3-endpoint), and the ingestion, StatisticsGen and Trainer tasks'
-container commands run as local subprocesses with the container env from the
-spec plus credentials (what a pod gets from a Kubernetes secret). What they
-write is read back through S3 (boto3) and compared with the local run's files.
+(--s3-endpoint, --s3-credentials-secret), and the ingestion, StatisticsGen
+and Trainer tasks' container commands run as local subprocesses with the
+container env from the spec plus the credentials their pods would get from
+the secret the spec names. What they write is read back through S3 (boto3)
+and compared with the local run's files.
 This test process never loads tensorflow-io itself: its children do.
 """
 import json
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kfp import components
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import source
@@ -34,6 +36,10 @@ CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIATESTONLY0LOOPBACK",
     "AWS_SECRET_ACCESS_KEY": "loopback-secret-never-in-a-spec",
 }
+# The cluster's secrets, as KFP's MinIO install names them.
+SECRET = "mlpipeline-minio-artifact"
+SECRETS = {SECRET: {"accesskey": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    "secretkey": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}}
 # Keeps the AWS SDKs from asking a cloud metadata service for anything.
 NO_CLOUD = {"AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -93,7 +99,8 @@ def s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
         "compile", "--image", cfg.image, "--output-dir", cfg.output_dir,
         "--mnist-dir", cfg.mnist_dir, "--max-examples-per-split", cfg.max_examples_per_split,
         "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region,
-        "--epochs", cfg.train.epochs, "--package-path", spec_path,
+        "--epochs", cfg.train.epochs, "--s3-credentials-secret", SECRET,
+        "--package-path", spec_path,
         env={**CREDENTIALS, **NO_CLOUD},
     )
     assert result.returncode == 0, f"exit status {result.returncode}\n{result.stdout[-3000:]}{result.stderr[-5000:]}"
@@ -101,8 +108,32 @@ def s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def spec(s3_compiled):
-    return yaml.safe_load(s3_compiled[1].read_text())
+def documents(s3_compiled):
+    """The PipelineSpec and its Kubernetes platform document."""
+    spec, platform = yaml.safe_load_all(s3_compiled[1].read_text())
+    return spec, platform
+
+
+@pytest.fixture(scope="module")
+def spec(documents):
+    return documents[0]
+
+
+@pytest.fixture(scope="module")
+def pod_env(documents):
+    """What a task's pod gets from the cluster's secrets (KFP's secretAsEnv),
+    for run_task's env: {task: {variable: value}}."""
+    spec, platform = documents
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    env = {}
+    for task_name, task in spec["root"]["dag"]["tasks"].items():
+        label = spec["components"][task["componentRef"]["name"]].get("executorLabel")
+        env[task_name] = {
+            m["envVar"]: SECRETS[s["secretName"]][m["secretKey"]]
+            for s in executors.get(label, {}).get("secretAsEnv", []) for m in s["keyToEnv"]
+        }
+        env[task_name].update(NO_CLOUD)
+    return env
 
 
 def _keys(s3, prefix):
@@ -116,7 +147,8 @@ def _key(uri):
 
 
 @pytest.mark.e2e
-def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, spec, s3_endpoint):
+def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents, s3_endpoint):
+    spec, platform = documents
     text = s3_compiled[1].read_text()
     containers = [e["container"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e]
     assert len(containers) == 9
@@ -128,8 +160,21 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, spec, s3_
         assert f"--s3_region_name={REGION}" in container["args"]
     for secret in CREDENTIALS.values():  # in the compiling process's env, not in the spec
         assert secret not in text
-    assert "AWS_ACCESS_KEY_ID" not in text and "s3_secret_access_key" not in text
+    pipeline_text = yaml.safe_dump(spec)  # the platform document names the variables
+    assert "AWS_ACCESS_KEY_ID" not in pipeline_text and "s3_secret_access_key" not in pipeline_text
+    assert "*id" not in text  # plain YAML, no aliases
     assert spec["defaultPipelineRoot"] == f"s3://{BUCKET}/out/pipeline_root"
+    # The credentials come from the secret, by name, in every task.
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(executors) == {l for l, e in spec["deploymentSpec"]["executors"].items() if "container" in e}
+    for config in executors.values():
+        assert config == {"secretAsEnv": [{"secretName": SECRET, "keyToEnv": [
+            {"secretKey": "accesskey", "envVar": "AWS_ACCESS_KEY_ID"},
+            {"secretKey": "secretkey", "envVar": "AWS_SECRET_ACCESS_KEY"},
+        ]}]}
+    # KFP takes both documents.
+    component = components.load_component_from_file(str(s3_compiled[1]))
+    assert set(component.platform_spec.platforms["kubernetes"].deployment_spec.executors) == set(executors)
 
 
 @pytest.mark.e2e
@@ -141,22 +186,25 @@ def test_compile_stages_the_trainer_wheel_on_s3(s3, spec):
 
 
 @pytest.fixture(scope="module")
-def s3_task_outputs(spec, s3_compiled, tmp_path_factory):
+def s3_task_outputs(spec, s3_compiled, pod_env, tmp_path_factory):
     """The ingestion and StatisticsGen tasks, run with their outputs under the
     s3:// pipeline root; their output artifacts."""
     cfg, _ = s3_compiled
     work_dir = tmp_path_factory.mktemp("kfp_s3_tasks")
     root = posixpath.join(cfg.pipeline_root, "run-1")
-    env = {**CREDENTIALS, **NO_CLOUD}
-    ingestion = run_task(spec, "MnistExampleGen", work_dir, output_root=root, env=env)
+    ingestion = run_task(spec, "MnistExampleGen", work_dir, output_root=root, env=pod_env["MnistExampleGen"])
     [examples] = ingestion["artifacts"]["examples"]["artifacts"]
-    statistics = run_task(spec, "StatisticsGen", work_dir, {"examples": examples}, output_root=root, env=env)
+    statistics = run_task(
+        spec, "StatisticsGen", work_dir, {"examples": examples}, output_root=root, env=pod_env["StatisticsGen"]
+    )
     [stats] = statistics["artifacts"]["statistics"]["artifacts"]
     return examples, stats
 
 
 @pytest.mark.e2e
-def test_trainer_task_trains_from_s3_and_writes_its_model_there(s3, spec, s3_compiled, s3_task_outputs, tmp_path):
+def test_trainer_task_trains_from_s3_and_writes_its_model_there(
+    s3, spec, s3_compiled, pod_env, s3_task_outputs, tmp_path
+):
     """One epoch on the subset: the module's wheel, the examples and the
     schema read from s3://, the model and the run's summary written there."""
     cfg, _ = s3_compiled
@@ -168,7 +216,7 @@ def test_trainer_task_trains_from_s3_and_writes_its_model_there(s3, spec, s3_com
     schema = {"name": "ImportSchemaGen-schema", "uri": schema_uri, "metadata": {}}
     output = run_task(
         spec, "Trainer", tmp_path, {"examples": examples, "schema": schema},
-        output_root=root, env={**CREDENTIALS, **NO_CLOUD},
+        output_root=root, env=pod_env["Trainer"],
     )
     [model] = output["artifacts"]["model"]["artifacts"]
     [model_run] = output["artifacts"]["model_run"]["artifacts"]
