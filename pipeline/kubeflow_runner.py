@@ -149,8 +149,9 @@ def compile_pipeline(
         raise ValueError(f"{package_path}: the PipelineSpec file must end in .yaml")
     if vertex_job_path and not vertex_job_path.endswith(".json"):
         raise ValueError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
-    # The Trainer's wheel is staged under the pipeline root from here.
-    object_store.configure_process(config)
+    # The Trainer's wheel is staged under the pipeline root from here: through
+    # S3_ENDPOINT when it is set (a port-forward), else the pods' endpoint.
+    object_store.configure_process(config, keep_environment=True)
     pipeline = build_pipeline(config)
     runner_config = tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
         default_image=config.image, default_commands=COMMAND

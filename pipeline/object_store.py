@@ -94,11 +94,19 @@ def check_no_credentials(cfg) -> None:
         )
 
 
-def configure_process(cfg) -> None:
-    """Sets up this process for the config's s3:// paths (no-op without any)."""
+def configure_process(cfg, keep_environment: bool = False) -> None:
+    """Sets up this process for the config's s3:// paths (no-op without any).
+
+    keep_environment: variables already set win over the config's. For the
+    compiling machine, which may reach the store another way than the pods
+    do (S3_ENDPOINT=http://localhost:9000 through a port-forward, while the
+    spec says http://minio-service.kubeflow:9000).
+    """
     if not (uses_s3(cfg) or cfg.s3_endpoint):
         return
-    os.environ.update(env(cfg))
+    for name, value in env(cfg).items():
+        if not (keep_environment and os.environ.get(name)):
+            os.environ[name] = value
     register_filesystems()
 
 

@@ -282,6 +282,19 @@ def test_endpoint_settings_reach_beam_and_the_environment():
     assert object_store.env(config_lib.from_env({})) == {} and object_store.beam_args(config_lib.from_env({})) == []
 
 
+def test_the_compiling_machine_may_reach_the_store_its_own_way(monkeypatch):
+    """compile keeps an S3_ENDPOINT that is set (a port-forward); runs set the config's."""
+    monkeypatch.setattr(object_store, "register_filesystems", lambda: None)  # env only, here
+    cfg = config_lib.from_env({}, mnist_dir="s3://b/mnist", s3_endpoint="http://minio-service.kubeflow:9000")
+    monkeypatch.setenv("S3_ENDPOINT", "http://localhost:9000")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    object_store.configure_process(cfg, keep_environment=True)
+    assert os.environ["S3_ENDPOINT"] == "http://localhost:9000"
+    assert os.environ["AWS_ENDPOINT_URL_S3"] == "http://minio-service.kubeflow:9000"
+    object_store.configure_process(cfg)
+    assert os.environ["S3_ENDPOINT"] == "http://minio-service.kubeflow:9000"
+
+
 def test_a_local_run_refuses_an_object_store_output_dir(tmp_path):
     result = run_cli("run", "--output-dir", f"s3://{BUCKET}/out", env={"HOME": str(tmp_path)}, timeout=60)
     assert result.returncode == 1
