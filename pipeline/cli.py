@@ -398,7 +398,12 @@ def console_main() -> None:
     """The `mnist-tfx` command and `python -m pipeline`."""
     from pipeline import object_store
 
-    sys.exit(object_store.exit_process(main()))
+    try:
+        status = main()
+    except Exception:  # reported here, so the status is 1, not tensorflow-io's abort at exit
+        traceback.print_exc()
+        status = 1
+    sys.exit(object_store.exit_process(status))
 
 
 if __name__ == "__main__":
