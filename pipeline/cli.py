@@ -170,6 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from components import dir_lock
 
     cfg = _config(args)
+    cfg.check_local_output_dir()
     # Refused at once, before anything loads, when another run holds it.
     with dir_lock.hold(cfg.output_dir):
         return _run(args, cfg)
@@ -393,5 +394,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         return getattr(args, "error_status", 1)
 
 
+def console_main() -> None:
+    """The `mnist-tfx` command and `python -m pipeline`."""
+    from pipeline import object_store
+
+    try:
+        status = main()
+    except Exception:  # reported here, so the status is 1, not tensorflow-io's abort at exit
+        traceback.print_exc()
+        status = 1
+    sys.exit(object_store.exit_process(status))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -14,7 +14,7 @@ import os
 import shlex
 from typing import Any, Dict, List, Mapping, Optional
 
-from components.mnist_example_gen.fs import is_remote  # noqa: F401  (part of this API)
+from components.mnist_example_gen.fs import is_remote  # (also part of this API)
 from pipeline import beam_profiles
 from trainer_module.config import TrainConfig
 
@@ -64,6 +64,11 @@ class PipelineConfig:
     gcp_project: str = ""  # dataflow
     gcp_region: str = ""  # dataflow
     beam_temp_location: str = ""  # dataflow; empty: <output_dir>/beam-temp on gs://
+    # s3:// paths on MinIO or another S3-compatible store: its URL, with the
+    # scheme (http://minio-service.kubeflow:9000); empty: AWS S3. Credentials
+    # are never settings: see pipeline/object_store.py.
+    s3_endpoint: str = ""
+    s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
     enable_cache: bool = True
 
     # The container image every Kubeflow task runs (see Dockerfile).
@@ -82,6 +87,10 @@ class PipelineConfig:
     kfp_experiment: str = kubeflow_field("mnist-tfx")
     kfp_token: str = kubeflow_field("")  # a bearer token; empty: kubeconfig
     kube_context: str = kubeflow_field("")  # a kubeconfig context; empty: current
+    # A Kubernetes secret in the run's namespace whose keys `accesskey` and
+    # `secretkey` every task gets as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    # (KFP's MinIO: mlpipeline-minio-artifact). Empty: the pods' own credentials.
+    s3_credentials_secret: str = kubeflow_field("")
 
     def __post_init__(self):
         if self.beam_profile not in beam_profiles.PROFILES:
@@ -106,6 +115,16 @@ class PipelineConfig:
     def serving_dir(self) -> str:
         """Pushed models, one numbered version each (TF Serving's layout)."""
         return os.path.join(self.output_dir, "serving_model", self.pipeline_name)
+
+    def check_local_output_dir(self) -> None:
+        """Local runs only: refuses an object-store output directory."""
+        if is_remote(self.output_dir):
+            raise ValueError(
+                f"--output-dir {self.output_dir}: a local run keeps its ML Metadata "
+                "(SQLite) and its run lock there, so it must be a local directory; "
+                "the data can be on an object store (--mnist-dir s3://... or gs://...), "
+                "and `compile` and `deploy` take an object-store --output-dir"
+            )
 
     def beam_pipeline_args(self, project_root: str = PROJECT_ROOT) -> List[str]:
         """What every Beam-based component gets: the profile's arguments

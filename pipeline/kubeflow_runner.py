@@ -7,7 +7,9 @@ and configuration object as the local runner into:
   - optionally, a PipelineJob (JSON), which Vertex AI Pipelines takes.
 
 Every task runs `config.image` (see Dockerfile), which holds the project under
-`config.image_project_root`. Compiling also builds the Trainer module's wheel
+`config.image_project_root`, with the command `COMMAND` (TFX's executor entry
+point, with s3:// registered) and, for an S3-compatible store, the endpoint's
+environment (pipeline/object_store.py). Compiling also builds the Trainer module's wheel
 and stages it under the pipeline root, so the compiling machine needs write
 access to `config.output_dir` (e.g. gs://bucket/mnist-tfx).
 
@@ -16,19 +18,23 @@ This file is also a pipeline file for the tfx CLI (always pass --engine):
     MNIST_TFX_IMAGE=... MNIST_TFX_OUTPUT_DIR=gs://... \\
       tfx pipeline compile --engine=vertex --pipeline_path="$PWD/pipeline/kubeflow_runner.py"
 """
+import itertools
 import os
 import re
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 if __name__ == "__main__" and __package__ in (None, ""):
     # Run as a script (by the tfx CLI): see local_runner.py.
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
+from pipeline import object_store  # noqa: E402
 
 # KFP 2 (and Vertex) accept only these pipeline names.
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+# Every task's container command (pipeline/kubeflow_executor.py).
+COMMAND = ["python", "-m", "pipeline.kubeflow_executor"]
 
 
 def default_package_path(config: config_lib.PipelineConfig) -> str:
@@ -62,6 +68,7 @@ def check(config: config_lib.PipelineConfig) -> None:
             f"pipeline name {config.pipeline_name!r}: Kubeflow Pipelines takes "
             "lowercase letters, digits and dashes only"
         )
+    object_store.check_no_credentials(config)
 
 
 def build_pipeline(config: config_lib.PipelineConfig):
@@ -76,24 +83,56 @@ def build_pipeline(config: config_lib.PipelineConfig):
     )
 
 
-def _set_default_pipeline_root(package_path: str, pipeline_root: str) -> None:
-    """Names the pipeline root in the PipelineSpec itself.
+def _container_env(spec: dict, env: Dict[str, str]) -> None:
+    """Adds `env` to every executor container of a PipelineSpec (a dict)."""
+    for executor in spec["deploymentSpec"]["executors"].values():
+        if "container" in executor and env:
+            executor["container"]["env"] = [{"name": k, "value": v} for k, v in env.items()]
 
-    The runner puts it only in the Vertex PipelineJob; without it, KFP would
-    write this pipeline's artifacts under the cluster's default root, which
-    a run from the UI's "Upload pipeline" could not override.
+
+def _finish_spec(package_path: str, vertex_job_path: Optional[str], config) -> None:
+    """What the runner leaves out of the spec it writes.
+
+    - the pipeline root, as the spec's defaultPipelineRoot: the runner puts
+      it only in the Vertex PipelineJob; without it, KFP would write this
+      pipeline's artifacts under the cluster's default root, which a run from
+      the UI's "Upload pipeline" could not override;
+    - the S3 endpoint's environment in every task's container (the runner's
+      container spec has no env), in the Vertex PipelineJob's copy too;
+    - with `s3_credentials_secret`, the Kubernetes platform document that
+      gives every task the secret's credentials (KFP only; Vertex AI runs
+      with its service account's).
     """
+    import json
+
     import yaml
     from tfx.dsl.io import fileio
 
-    if not fileio.exists(package_path):
-        return  # `tfx pipeline create` redirected the runner to its own JSON job
-    with fileio.open(package_path, "r") as f:
-        text = f.read()
-    # Appended as YAML, keeping the runner's header comments.
-    text += yaml.safe_dump({"defaultPipelineRoot": pipeline_root})
-    with fileio.open(package_path, "w") as f:
-        f.write(text)
+    env = object_store.env(config)
+    if fileio.exists(package_path):  # not when `tfx pipeline create` redirected the runner
+        with fileio.open(package_path, "r") as f:
+            text = f.read()
+        # The runner's header comments are kept; the rest is rewritten.
+        lines = text.splitlines(True)
+        header = "".join(itertools.takewhile(lambda line: line.startswith("#"), lines))
+        spec = yaml.safe_load(text)
+        _container_env(spec, env)
+        spec["defaultPipelineRoot"] = config.pipeline_root
+        text = header + yaml.safe_dump(spec, sort_keys=False)
+        executors = spec["deploymentSpec"]["executors"]
+        platform = object_store.kubernetes_platform(
+            config, [label for label, e in executors.items() if "container" in e]
+        )
+        if platform:  # a second YAML document, as KFP writes it
+            text += "---\n" + yaml.safe_dump(platform, sort_keys=False)
+        with fileio.open(package_path, "w") as f:
+            f.write(text)
+    if vertex_job_path and env:
+        with fileio.open(vertex_job_path, "r") as f:
+            job = json.load(f)
+        _container_env(job["pipelineSpec"], env)
+        with fileio.open(vertex_job_path, "w") as f:
+            f.write(json.dumps(job, indent=2, sort_keys=True))
 
 
 def compile_pipeline(
@@ -110,9 +149,12 @@ def compile_pipeline(
         raise ValueError(f"{package_path}: the PipelineSpec file must end in .yaml")
     if vertex_job_path and not vertex_job_path.endswith(".json"):
         raise ValueError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
+    # The Trainer's wheel is staged under the pipeline root from here: through
+    # S3_ENDPOINT when it is set (a port-forward), else the pods' endpoint.
+    object_store.configure_process(config, keep_environment=True)
     pipeline = build_pipeline(config)
     runner_config = tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-        default_image=config.image
+        default_image=config.image, default_commands=COMMAND
     )
     written = []
     # The runner picks the format from the name: .yaml is the bare PipelineSpec
@@ -127,9 +169,10 @@ def compile_pipeline(
             output_filename=os.path.basename(path),
         ).run(pipeline)
         written.append(path)
-    _set_default_pipeline_root(written[0], config.pipeline_root)
+    _finish_spec(written[0], vertex_job_path and written[-1], config)
     return written
 
 
 if __name__ == "__main__":
     compile_pipeline(config_lib.from_env())
+    object_store.exit_process(0)

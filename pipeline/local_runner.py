@@ -26,6 +26,7 @@ if __name__ == "__main__" and __package__ in (None, ""):
 from components import dir_lock  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
 from pipeline import dag  # noqa: E402
+from pipeline import object_store  # noqa: E402
 
 
 def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
@@ -62,6 +63,8 @@ def run(
     run_options = None
     if from_nodes:
         run_options = RunOptions(from_nodes=from_nodes, base_pipeline_run_id=base_run_id)
+    config.check_local_output_dir()
+    object_store.configure_process(config)  # for --mnist-dir s3://...
     with dir_lock.hold(config.output_dir):
         _recover_from_killed_runs(config)
         try:
@@ -83,3 +86,4 @@ def run(
 
 if __name__ == "__main__":
     run(config_lib.from_env())
+    object_store.exit_process(0)

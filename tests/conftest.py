@@ -89,6 +89,14 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
     return cfg, spec_path, job_path
 
 
+@pytest.fixture(scope="session")
+def local_outputs(kubeflow_compiled, tmp_path_factory):
+    """The local run's Examples and ExampleStatistics directories, on the
+    Kubeflow tests' subset: what the compiled tasks must reproduce."""
+    cfg, _, _ = kubeflow_compiled
+    return run_data_components(cfg.replace(output_dir=str(tmp_path_factory.mktemp("local_run"))))
+
+
 def run_data_components(cfg):
     """MnistExampleGen and StatisticsGen alone, configured as pipeline/dag.py
     does (with the config's Beam arguments); {node: its output directory}.

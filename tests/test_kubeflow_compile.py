@@ -80,9 +80,9 @@ def test_every_executor_runs_the_configured_image(spec):
     assert len(containers) == 9
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
-        assert container["command"] == [
-            "python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
-        ]
+        # TFX's executor entry point, with s3:// registered (pipeline/kubeflow_executor.py).
+        assert container["command"] == ["python", "-m", "pipeline.kubeflow_executor"]
+        assert "env" not in container  # no S3 endpoint configured
 
 
 def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):

@@ -38,8 +38,10 @@ def test_runtime_lock_is_the_dev_lock_without_test_tools():
     runtime = _pins(PROJECT_ROOT / "requirements-runtime.lock")
     dev = _pins(PROJECT_ROOT / "requirements.lock")
     assert "pytest" not in runtime and "pytest" in dev
+    assert "moto" not in runtime and "moto" in dev  # the tests' S3 server
     assert {name: dev[name] for name in runtime} == runtime  # same versions
     assert {"tfx", "kfp", "tensorflow", "tf-keras", "apache-beam"} <= set(runtime)
+    assert {"tensorflow-io", "boto3"} <= set(runtime)  # s3:// for tf.io.gfile and Beam
 
 
 def test_image_selects_keras_2():

@@ -18,7 +18,8 @@ import yaml
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import encoding
-from tests.conftest import KUBEFLOW_SUBSET, run_data_components
+from pipeline import kubeflow_runner
+from tests.conftest import KUBEFLOW_SUBSET
 
 pytestmark = pytest.mark.e2e
 
@@ -31,19 +32,18 @@ def spec(kubeflow_compiled):
         return yaml.safe_load(f)
 
 
-@pytest.fixture(scope="module")
-def local_outputs(kubeflow_compiled, tmp_path_factory):
-    """URIs of the local run's Examples and ExampleStatistics."""
-    cfg, _, _ = kubeflow_compiled
-    return run_data_components(cfg.replace(output_dir=str(tmp_path_factory.mktemp("local_run"))))
+def run_task(spec, task_name, work_dir, input_artifacts=None, output_root=None, env=None):
+    """Runs one task's container command here; returns its executor output.
 
-
-def run_task(spec, task_name, work_dir, input_artifacts=None):
-    """Runs one task's container command here; returns its executor output."""
+    Output artifacts go under `output_root` (a local directory or an s3://
+    prefix; default: work_dir); the process gets the container's env from the
+    spec, then `env` (what a pod would get elsewhere, e.g. credentials).
+    """
     task = spec["root"]["dag"]["tasks"][task_name]
     component = spec["components"][task["componentRef"]["name"]]
     container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
     task_dir = work_dir / task_name
+    output_dir = f"{output_root}/{task_name}" if output_root else str(task_dir)
     executor_input = {
         "inputs": {
             "parameters": {
@@ -63,24 +63,28 @@ def run_task(spec, task_name, work_dir, input_artifacts=None):
                     "artifacts": [{
                         "name": f"{task_name}-{name}",
                         "type": definition["artifactType"],
-                        "uri": str(task_dir / name),
+                        "uri": f"{output_dir}/{name}",
                     }]
                 }
                 for name, definition in component["outputDefinitions"]["artifacts"].items()
             },
+            # Where the launcher collects it: always a local file.
             "outputFile": str(task_dir / "executor_output.json"),
         },
     }
     args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]
     command = container["command"]
-    assert command[0] == "python"
+    assert command == kubeflow_runner.COMMAND
+    task_dir.mkdir(parents=True, exist_ok=True)
     # The image's environment: Python with the project installed, Keras 2.
+    task_env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
+    task_env.update({e["name"]: e["value"] for e in container.get("env", [])})
+    task_env.update(env or {})
     result = subprocess.run(
         [sys.executable, *command[1:], *args],
-        cwd=work_dir, env=dict(os.environ, TF_USE_LEGACY_KERAS="1"),
-        capture_output=True, text=True, timeout=300,
+        cwd=work_dir, env=task_env, capture_output=True, text=True, timeout=300,
     )
-    assert result.returncode == 0, result.stderr[-5000:]
+    assert result.returncode == 0, f"exit status {result.returncode}\n" + result.stderr[-5000:]
     with open(executor_input["outputs"]["outputFile"]) as f:
         return json.load(f)
 

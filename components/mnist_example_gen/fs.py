@@ -2,14 +2,29 @@
 
 Local paths use the standard library; URLs go through tf.io.gfile, which is
 imported only then, so reading local MNIST does not pay for loading TensorFlow.
+TensorFlow itself reads gs:// (its GCS plugin is a dependency); s3:// needs
+tensorflow-io's filesystem plugins, which `register_filesystems` loads.
 """
 import os
 from typing import IO
 
 
-def _gfile():
+def register_filesystems() -> None:
+    """Gives tf.io.gfile tensorflow-io's filesystems (s3://, ...), once per process.
+
+    It reads the endpoint and region from the environment (S3_ENDPOINT,
+    AWS_REGION) when it first opens an s3:// path. A process that used them
+    must end through pipeline.object_store.exit_process (tensorflow-io 0.37.1
+    aborts at interpreter exit otherwise).
+    """
+    import tensorflow_io  # noqa: F401  (registers the plugins on import)
+
+
+def _gfile(path: str = ""):
     import tensorflow as tf
 
+    if path.startswith("s3://"):
+        register_filesystems()
     return tf.io.gfile
 
 
@@ -19,15 +34,15 @@ def is_remote(path: str) -> bool:
 
 
 def exists(path: str) -> bool:
-    return _gfile().exists(path) if is_remote(path) else os.path.exists(path)
+    return _gfile(path).exists(path) if is_remote(path) else os.path.exists(path)
 
 
 def open_file(path: str, mode: str) -> IO:
-    return _gfile().GFile(path, mode) if is_remote(path) else open(path, mode)
+    return _gfile(path).GFile(path, mode) if is_remote(path) else open(path, mode)
 
 
 def makedirs(path: str) -> None:
     if is_remote(path):
-        _gfile().makedirs(path)
+        _gfile(path).makedirs(path)
     else:
         os.makedirs(path, exist_ok=True)

@@ -1,0 +1,38 @@
+"""The command of every Kubeflow task: TFX's executor entry point, s3:// included.
+
+    python -m pipeline.kubeflow_executor ARGS   (what the compiled spec runs)
+
+is `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
+ARGS` with tensorflow-io's filesystems registered first, so that tf.io.gfile
+reads and writes s3:// pipeline roots and data (endpoint and region from the
+container's environment: pipeline/object_store.py), and with the process
+ended by object_store.exit_process, so that a task that succeeded is not
+reported failed by tensorflow-io's crash at interpreter exit.
+"""
+import sys
+import traceback
+
+from pipeline import object_store  # (the package selects Keras 2 first)
+
+
+def main() -> int:
+    object_store.register_filesystems()
+    from absl import app
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as entry
+
+    try:
+        app.run(entry.main, flags_parser=entry._parse_flags)
+        return 0  # app.run always exits; not reached
+    except SystemExit as done:
+        code = done.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(object_store.exit_process(main()))
