@@ -175,4 +175,4 @@ def compile_pipeline(
 
 if __name__ == "__main__":
     compile_pipeline(config_lib.from_env())
-    object_store.exit_process(0)
+    object_store.end_script(__file__)

@@ -86,4 +86,4 @@ def run(
 
 if __name__ == "__main__":
     run(config_lib.from_env())
-    object_store.exit_process(0)
+    object_store.end_script(__file__)

@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Dict, Iterable, List, Optional
 
-from components.mnist_example_gen.fs import register_filesystems
+from components.mnist_example_gen.fs import filesystems_registered, register_filesystems
 
 SCHEME = "s3://"
 # Beam arguments that would put credentials into a compiled spec.
@@ -111,16 +111,17 @@ def configure_process(cfg, keep_environment: bool = False) -> None:
 
 
 def exit_process(status: int) -> int:
-    """Ends the process with `status` once tensorflow-io is loaded.
+    """Ends the process with `status` once it has set up s3://.
 
     tensorflow-io 0.37.1 aborts ("pure virtual method called", status 134) in
     the AWS SDK's teardown at interpreter exit in any process that opened an
     s3:// path (github.com/tensorflow/io/issues/2039, fixed after the last
-    release), which would fail a task that succeeded. So a process that loaded
-    it flushes its output and leaves without running the C++ destructors.
-    Otherwise it just returns `status`.
+    release), which would fail a task that succeeded. So a process that set
+    it up flushes its output and leaves without running the C++ destructors
+    (nor atexit handlers). Otherwise it just returns `status`: TFMA imports
+    tensorflow_io in every process, and exiting normally is fine then.
     """
-    if "tensorflow_io" not in sys.modules:
+    if not filesystems_registered():
         return status
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
@@ -129,3 +130,13 @@ def exit_process(status: int) -> int:
         except (OSError, ValueError):
             pass
     os._exit(status)
+
+
+def end_script(script_file: str) -> None:
+    """The end of a runner script's `__main__` block: `exit_process(0)`, but
+    only when the script is the process's program. `tfx pipeline create`
+    executes the script inside the tfx CLI's process, which must live on to
+    save the pipeline."""
+    program = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    if os.path.realpath(program) == os.path.realpath(script_file):
+        exit_process(0)

@@ -9,6 +9,9 @@ import os
 from typing import IO
 
 
+_registered = False
+
+
 def register_filesystems() -> None:
     """Gives tf.io.gfile tensorflow-io's filesystems (s3://, ...), once per process.
 
@@ -17,7 +20,16 @@ def register_filesystems() -> None:
     must end through pipeline.object_store.exit_process (tensorflow-io 0.37.1
     aborts at interpreter exit otherwise).
     """
+    global _registered
     import tensorflow_io  # noqa: F401  (registers the plugins on import)
+
+    _registered = True
+
+
+def filesystems_registered() -> bool:
+    """Whether this process set up s3:// (TFMA imports tensorflow_io on its
+    own, so its presence in sys.modules says nothing)."""
+    return _registered
 
 
 def _gfile(path: str = ""):
