@@ -4,6 +4,7 @@ Examples are parsed in large batches and cached as uint8 once, so every later
 epoch only shuffles, batches and scales: the training step never waits on
 protobuf parsing, and nothing goes through float64.
 """
+import os
 from typing import Iterable, List, Optional
 
 import tensorflow as tf
@@ -11,13 +12,13 @@ import tensorflow as tf
 from trainer_module import features
 
 _PARSE_BATCH = 1024
-# Fixed parallelism, and tf.data's autotuning off. With it on, deleting an
-# epoch's iterator waited for the autotuning thread: in the pipeline's
-# process the main thread sat idle for 29 s in ~RootDataset::Iterator
+# Parallelism fixed at one call per core, and tf.data's autotuning off. With
+# autotuning on, deleting an epoch's iterator waited for its thread: in the
+# pipeline's process the main thread sat idle for 29 s in ~RootDataset::Iterator
 # (py-spy), in one or two epochs of three, making them 82 s instead of 53 s.
 # After the first epoch the work left per batch is a shuffle and a scale,
 # which needs no tuning: measured alone, both set-ups train at the same speed.
-_PARALLEL_CALLS = 2
+_PARALLEL_CALLS = os.cpu_count() or 1
 _PREFETCH = 2
 _OPTIONS = tf.data.Options()
 _OPTIONS.autotune.enabled = False
