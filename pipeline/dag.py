@@ -3,8 +3,9 @@
   MnistExampleGen -> StatisticsGen -> ExampleValidator -> ValidationGate
         |                                  ^ ImportSchemaGen (schemas/)      |
         +--------------------------------------------------------> Trainer
-  Trainer -> Resolver (latest blessed model, not the Trainer's) -> Evaluator (TFMA) -> Pusher
-                                               +-> EvaluationReporter (HTML + JSON)
+  Trainer -> LatestBlessedModel (newest pushed model, not the Trainer's)
+          -> Evaluator (TFMA) -> Pusher
+                      +-> EvaluationReporter (HTML + JSON)
 """
 import dataclasses
 import os
@@ -16,7 +17,7 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import pusher_pb2, trainer_pb2
 
-from components.baseline_resolver import baseline_resolver
+from components.baseline_model import Evaluator, LatestBlessedModel
 from components.evaluation_report.component import EvaluationReporter
 from components.mnist_example_gen.component import MnistExampleGen
 from components.validation_gate import ValidationGate
@@ -37,7 +38,6 @@ def create_pipeline(
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     project_root: str = PROJECT_ROOT,
     trainer_platform_config: Optional[Any] = None,
-    baseline_excludes_candidate: bool = True,
 ) -> tfx_pipeline.Pipeline:
     """The pipeline, for any runner.
 
@@ -46,9 +46,6 @@ def create_pipeline(
         a container image's copy for Kubeflow.
       trainer_platform_config: the orchestrator's resource request for the
         Trainer (a KFP ResourceSpec on Kubeflow); None: the default.
-      baseline_excludes_candidate: never compare a model with itself (see
-        components/baseline_resolver.py); False where the orchestrator takes
-        only TFX's stock resolver strategies (Kubeflow).
     """
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
@@ -81,14 +78,13 @@ def create_pipeline(
     if trainer_platform_config is not None:
         trainer.with_platform_config(trainer_platform_config)
 
-    model_resolver = baseline_resolver(
-        trainer.outputs["model"], exclude_candidate=baseline_excludes_candidate
-    )
+    # The same rule on every runner: see components/baseline_model.py.
+    baseline = LatestBlessedModel(model=trainer.outputs["model"], serving_dir=config.serving_dir)
 
-    evaluator = tfx_components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        baseline_model=baseline.outputs["baseline_model"],
         example_splits=["eval"],
         eval_config=evaluation.eval_config(
             config.accuracy_lower_bound, config.max_accuracy_drop
@@ -124,7 +120,7 @@ def create_pipeline(
             example_validator,
             validation_gate,
             trainer,
-            model_resolver,
+            baseline,
             evaluator,
             reporter,  # before the Pusher: a failed push still leaves the report
             pusher,

@@ -7,12 +7,13 @@ ARGS` with tensorflow-io's filesystems registered first, so that tf.io.gfile
 reads and writes s3:// pipeline roots and data (endpoint and region from the
 container's environment: pipeline/object_store.py), and with the process
 ended by object_store.exit_process, so that a task that succeeded is not
-reported failed by tensorflow-io's crash at interpreter exit.
+reported failed by tensorflow-io's crash at interpreter exit. Input artifacts
+that the KFP backend hands over untyped are typed first (pipeline/kfp_compat.py).
 """
 import sys
 import traceback
 
-from pipeline import object_store  # (the package selects Keras 2 first)
+from pipeline import kfp_compat, object_store  # (the package selects Keras 2 first)
 
 
 def main() -> int:
@@ -20,6 +21,7 @@ def main() -> int:
     from absl import app
     from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as entry
 
+    sys.argv = kfp_compat.fill_input_artifact_types(sys.argv)
     try:
         app.run(entry.main, flags_parser=entry._parse_flags)
         return 0  # app.run always exits; not reached

@@ -35,6 +35,7 @@ from pipeline import object_store  # noqa: E402
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Every task's container command (pipeline/kubeflow_executor.py).
 COMMAND = ["python", "-m", "pipeline.kubeflow_executor"]
+UNCACHED_TASKS = ("LatestBlessedModel",)
 
 
 def default_package_path(config: config_lib.PipelineConfig) -> str:
@@ -79,7 +80,6 @@ def build_pipeline(config: config_lib.PipelineConfig):
         config,
         project_root=config.image_project_root,
         trainer_platform_config=trainer_resources(config),
-        baseline_excludes_candidate=False,
     )
 
 
@@ -88,6 +88,16 @@ def _container_env(spec: dict, env: Dict[str, str]) -> None:
     for executor in spec["deploymentSpec"]["executors"].values():
         if "container" in executor and env:
             executor["container"]["env"] = [{"name": k, "value": v} for k, v in env.items()]
+
+
+def _uncached(spec: dict) -> None:
+    """Turns caching off for the tasks whose result depends on more than their
+    inputs: the baseline is chosen from the serving directory when the task
+    runs (components/baseline_model.py; the local runner's driver has no
+    counterpart on Kubeflow)."""
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        if name in UNCACHED_TASKS:
+            task["cachingOptions"] = {"enableCache": False}
 
 
 def _finish_spec(package_path: str, vertex_job_path: Optional[str], config) -> None:
@@ -117,6 +127,7 @@ def _finish_spec(package_path: str, vertex_job_path: Optional[str], config) -> N
         header = "".join(itertools.takewhile(lambda line: line.startswith("#"), lines))
         spec = yaml.safe_load(text)
         _container_env(spec, env)
+        _uncached(spec)
         spec["defaultPipelineRoot"] = config.pipeline_root
         text = header + yaml.safe_dump(spec, sort_keys=False)
         executors = spec["deploymentSpec"]["executors"]
@@ -127,10 +138,11 @@ def _finish_spec(package_path: str, vertex_job_path: Optional[str], config) -> N
             text += "---\n" + yaml.safe_dump(platform, sort_keys=False)
         with fileio.open(package_path, "w") as f:
             f.write(text)
-    if vertex_job_path and env:
+    if vertex_job_path:
         with fileio.open(vertex_job_path, "r") as f:
             job = json.load(f)
         _container_env(job["pipelineSpec"], env)
+        _uncached(job["pipelineSpec"])
         with fileio.open(vertex_job_path, "w") as f:
             f.write(json.dumps(job, indent=2, sort_keys=True))
 
@@ -154,7 +166,13 @@ def compile_pipeline(
     object_store.configure_process(config, keep_environment=True)
     pipeline = build_pipeline(config)
     runner_config = tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-        default_image=config.image, default_commands=COMMAND
+        default_image=config.image,
+        default_commands=COMMAND,
+        # Open-source KFP 2.x takes 2.1.0 only (kubeflow/pipelines 2.5.0,
+        # backend/src/apiserver/template/v2_template.go:190-191), and its driver
+        # reads parameters from runtimeValue.constant, which 2.1 writes
+        # (backend/src/v2/driver/driver.go:1637-1660). Vertex takes it too.
+        use_pipeline_spec_2_1=True,
     )
     written = []
     # The runner picks the format from the name: .yaml is the bare PipelineSpec

@@ -30,24 +30,10 @@ def _local_dag(cfg):
     return nodes, edges
 
 
-def _spec_dag(spec, node_ids):
+def _spec_dag(spec):
     tasks = spec["root"]["dag"]["tasks"]
-
-    # A TFX Resolver compiles to several tasks named "<node id>-<step>".
-    def node_of(task):
-        if task in node_ids:
-            return task
-        [node] = [n for n in node_ids if task.startswith(n + "-")]
-        return node
-
-    nodes = {node_of(t) for t in tasks}
-    edges = {
-        (node_of(up), node_of(t))
-        for t, body in tasks.items()
-        for up in body.get("dependentTasks", [])
-        if node_of(up) != node_of(t)
-    }
-    return nodes, edges
+    edges = {(up, t) for t, body in tasks.items() for up in body.get("dependentTasks", [])}
+    return set(tasks), edges
 
 
 def test_kfp_takes_the_spec(kubeflow_compiled):
@@ -60,24 +46,40 @@ def test_kfp_takes_the_spec(kubeflow_compiled):
 def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, spec):
     cfg, _, _ = kubeflow_compiled
     local_nodes, local_edges = _local_dag(cfg)
-    spec_nodes, spec_edges = _spec_dag(spec, local_nodes)
-    assert spec_nodes == local_nodes
-    # One difference, by design: KFP compiles only TFX's stock resolver
-    # strategies, so there the baseline resolver does not take the Trainer's
-    # model in order to leave it out (components/baseline_resolver.py).
-    assert local_edges - spec_edges == {("Trainer", "latest_blessed_model_resolver")}
-    assert spec_edges <= local_edges
+    spec_nodes, spec_edges = _spec_dag(spec)
+    assert spec_nodes == local_nodes and len(spec_nodes) == 10
+    assert spec_edges == local_edges  # the same baseline rule everywhere: no resolver
     assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
+    assert ("Trainer", "LatestBlessedModel") in spec_edges
+
+
+def test_spec_is_what_open_source_kfp_2_runs(spec):
+    """kubeflow/pipelines 2.5.0: the API server takes schema 2.1.0 only
+    (backend/src/apiserver/template/v2_template.go:190-191); its compiler takes
+    container and importer executors only (backend/src/v2/compiler/
+    visitor.go:119-128); its driver reads parameters from `constant` only
+    (backend/src/v2/driver/driver.go:1637-1660)."""
+    assert spec["schemaVersion"] == "2.1.0"
+    executors = spec["deploymentSpec"]["executors"]
+    assert {kind for e in executors.values() for kind in e} == {"container"}
+    assert "constantValue" not in json.dumps(spec)
+
+
+def test_the_baseline_is_chosen_afresh_on_every_kubeflow_run(spec):
+    """No driver runs on Kubeflow to key the cache on the chosen version
+    (components/baseline_model.py), so that one task is never cached."""
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["LatestBlessedModel"]["cachingOptions"] == {"enableCache": False}
+    assert [t for t, body in tasks.items() if body.get("cachingOptions", {}).get("enableCache") is False] == [
+        "LatestBlessedModel"
+    ]
 
 
 def test_every_executor_runs_the_configured_image(spec):
     executors = spec["deploymentSpec"]["executors"]
     containers = {label: e["container"] for label, e in executors.items() if "container" in e}
-    # Only the resolver's metadata queries run without a container.
-    assert set(executors) - set(containers) == {
-        label for label, e in executors.items() if "resolver" in e
-    }
-    assert len(containers) == 9
+    assert set(containers) == set(executors)
+    assert len(containers) == 10
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
         # TFX's executor entry point, with s3:// registered (pipeline/kubeflow_executor.py).
@@ -90,16 +92,17 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
     tasks = spec["root"]["dag"]["tasks"]
 
     def param(task, name):
-        return tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constantValue"]
+        return tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constant"]
 
-    assert param("MnistExampleGen", "mnist_dir") == {"stringValue": cfg.mnist_dir}
-    assert param("MnistExampleGen", "max_examples_per_split") == {"intValue": str(KUBEFLOW_SUBSET)}
+    assert param("MnistExampleGen", "mnist_dir") == cfg.mnist_dir
+    assert param("MnistExampleGen", "max_examples_per_split") == KUBEFLOW_SUBSET
     # Read inside the container, so the image's copy of the project.
-    assert param("ImportSchemaGen", "schema_file") == {
-        "stringValue": os.path.join(config_lib.IMAGE_PROJECT_ROOT, "schemas", "schema.pbtxt")
-    }
-    assert json.loads(param("Trainer", "custom_config")["stringValue"])["epochs"] == cfg.train.epochs
-    push = json.loads(param("Pusher", "push_destination")["stringValue"])
+    assert param("ImportSchemaGen", "schema_file") == os.path.join(
+        config_lib.IMAGE_PROJECT_ROOT, "schemas", "schema.pbtxt"
+    )
+    assert json.loads(param("Trainer", "custom_config"))["epochs"] == cfg.train.epochs
+    assert param("LatestBlessedModel", "serving_dir") == cfg.serving_dir
+    push = json.loads(param("Pusher", "push_destination"))
     assert push["filesystem"]["base_directory"] == cfg.serving_dir
     trainer = spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"]
     assert trainer["resources"] == {"cpuLimit": 2.0, "memoryLimit": 6.0}
@@ -112,7 +115,7 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
 def test_trainer_module_wheel_is_staged_under_the_pipeline_root(kubeflow_compiled, spec):
     cfg, _, _ = kubeflow_compiled
     params = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
-    module_path = params["module_path"]["runtimeValue"]["constantValue"]["stringValue"]
+    module_path = params["module_path"]["runtimeValue"]["constant"]
     module, wheel = module_path.split("@")
     assert module == "task"
     assert os.path.dirname(wheel) == os.path.join(cfg.pipeline_root, "_wheels")

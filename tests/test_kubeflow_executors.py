@@ -46,8 +46,9 @@ def run_task(spec, task_name, work_dir, input_artifacts=None, output_root=None, 
     output_dir = f"{output_root}/{task_name}" if output_root else str(task_dir)
     executor_input = {
         "inputs": {
-            "parameters": {
-                name: value["runtimeValue"]["constantValue"]
+            # Pipeline spec 2.1: KFP's driver passes each constant as is.
+            "parameterValues": {
+                name: value["runtimeValue"]["constant"]
                 for name, value in task.get("inputs", {}).get("parameters", {}).items()
             },
             "artifacts": {

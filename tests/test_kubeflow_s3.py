@@ -180,7 +180,7 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
 @pytest.mark.e2e
 def test_compile_stages_the_trainer_wheel_on_s3(s3, spec):
     params = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
-    wheel = params["module_path"]["runtimeValue"]["constantValue"]["stringValue"].split("@")[1]
+    wheel = params["module_path"]["runtimeValue"]["constant"].split("@")[1]
     assert wheel.startswith(f"s3://{BUCKET}/out/pipeline_root/_wheels/") and wheel.endswith(".whl")
     assert _key(wheel) in _keys(s3, "out/pipeline_root/_wheels/")
 

@@ -26,7 +26,7 @@ SUBSET = 3000
 SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9]
 ALL_COMPONENTS = {
     "MnistExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-    "ValidationGate", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+    "ValidationGate", "Trainer", "LatestBlessedModel", "Evaluator", "Pusher",
     "EvaluationReporter",
 }
 
@@ -87,17 +87,15 @@ def test_pushed_model_classifies_held_out_digits(first_run, output_dir, mnist_so
 
 
 def test_reruns_with_nothing_changed_are_served_from_cache(first_run, mnist_dir, output_dir):
-    # A second run with nothing changed: every step is a cache hit (the
-    # resolver is a query, not a cached step). The Evaluator's inputs are as
-    # before: the baseline resolver leaves out the cached Trainer's own model,
-    # although it is now the latest blessed one.
+    # A second run with nothing changed: every step is a cache hit. The
+    # cached Trainer's model is now the newest pushed one, and the baseline
+    # leaves it out, so LatestBlessedModel chooses as before (no baseline) and
+    # is served from the cache, and so is the Evaluator after it.
     pushed_before = _versions(output_dir)
     result = run_cli("run", "--mnist-dir", mnist_dir, "--output-dir", output_dir, *SMALL_RUN)
     assert result.returncode == 0, result.stderr[-3000:]
     nodes = _latest_run(output_dir)[2]
-    states = {node: e.state for node, e in nodes.items() if node != "latest_blessed_model_resolver"}
-    assert states == {node: "cached" for node in states}
-    assert len(states) == len(ALL_COMPONENTS) - 1
+    assert {node: e.state for node, e in nodes.items()} == {node: "cached" for node in ALL_COMPONENTS}
     assert _versions(output_dir) == pushed_before
 
 

@@ -1,0 +1,150 @@
+"""The Evaluator's baseline: the newest pushed model, never the candidate itself.
+
+One rule for every orchestrator (local, Kubeflow Pipelines, Vertex AI): the
+baseline is the newest version in the serving directory that was not pushed
+from the model being evaluated. The serving directory holds blessed models
+only (components/versioned_pusher.py pushes nothing else), so this is "the
+latest blessed model", read from the one place every runner writes to.
+
+Why a container component and not TFX's Resolver: a Resolver compiles to
+`resolver` executors, which open-source KFP 2.x refuses at run creation
+(kubeflow/pipelines 2.5.0, backend/src/v2/compiler/visitor.go:119-128); only
+Vertex AI implements them. Running the same component on Vertex too keeps
+local and cluster runs choosing the same baseline.
+
+`LatestBlessedModel` always outputs one Model artifact; when there is no
+baseline yet, that artifact holds no SavedModel (KFP records every declared
+output whether written or not: launcher_v2.go's uploadOutputArtifacts), and
+this module's `Evaluator` treats it as no baseline, as TFX's Evaluator treats
+a missing one: the change threshold is dropped.
+
+Caching: under the local runner a driver puts the chosen version in the
+execution's properties before TFX's cache lookup, so the component is served
+from the cache exactly when it would choose the same baseline again (and the
+Evaluator after it too). On Kubeflow no driver runs: the compiled task has
+its cache off (pipeline/kubeflow_runner.py) and chooses when it runs.
+"""
+import os
+from typing import Any, Dict, List, Optional
+
+from tfx import types
+from tfx.components import Evaluator as TfxEvaluator
+from tfx.components.evaluator import executor as tfx_evaluator
+from tfx.dsl.components.base import base_component, base_driver as dsl_driver
+from tfx.dsl.components.base import base_executor, executor_spec
+from tfx.dsl.io import fileio
+from tfx.orchestration.portable import base_driver, data_types
+from tfx.proto.orchestration import driver_output_pb2
+from tfx.types import artifact_utils, channel, component_spec, standard_artifacts
+from tfx.types import standard_component_specs
+from tfx.utils import io_utils, path_utils
+
+from components import versioned_pusher
+
+CANDIDATE_KEY = "model"
+BASELINE_KEY = "baseline_model"
+SERVING_DIR_KEY = "serving_dir"
+# Set by the local driver: the chosen version, "" for none. Absent on Kubeflow.
+CHOSEN_VERSION_KEY = "chosen_version"
+# On the output artifact: the version it copies, "" for no baseline.
+VERSION_PROPERTY = "baseline_version"
+
+
+def choose(serving_dir: str, candidate: types.Artifact) -> Optional[str]:
+    """The newest version under `serving_dir` not pushed from `candidate`."""
+    candidate_fingerprint = None
+    for version in reversed(versioned_pusher.versions(serving_dir)):
+        directory = os.path.join(serving_dir, version)
+        source = versioned_pusher.pushed_from(directory)
+        if source is None:  # pushed before the record existed: compare contents
+            if candidate_fingerprint is None:
+                candidate_fingerprint = versioned_pusher.tree_fingerprint(
+                    path_utils.serving_model_path(candidate.uri)
+                )
+            if versioned_pusher.tree_fingerprint(directory) == candidate_fingerprint:
+                continue
+        elif source.rstrip("/") == candidate.uri.rstrip("/"):
+            continue
+        return version
+    return None
+
+
+def has_model(model: types.Artifact) -> bool:
+    """False for the artifact that stands for "no baseline yet"."""
+    return fileio.exists(os.path.join(path_utils.serving_model_path(model.uri), "saved_model.pb"))
+
+
+class Driver(dsl_driver.BaseDriver, base_driver.BaseDriver):
+    """Local runs: chooses before the cache lookup, so the choice is the cache key.
+
+    Both bases, as TFX's ExampleGen driver has: the DSL checks the first, the
+    local launcher calls `run` of the second."""
+
+    def run(self, execution_info: data_types.ExecutionInfo) -> driver_output_pb2.DriverOutput:
+        [candidate] = execution_info.input_dict[CANDIDATE_KEY]
+        version = choose(execution_info.exec_properties[SERVING_DIR_KEY], candidate)
+        output = driver_output_pb2.DriverOutput()
+        output.exec_properties[CHOSEN_VERSION_KEY].string_value = version or ""
+        return output
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(
+        self,
+        input_dict: Dict[str, List[types.Artifact]],
+        output_dict: Dict[str, List[types.Artifact]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
+        serving_dir = exec_properties[SERVING_DIR_KEY]
+        baseline = artifact_utils.get_single_instance(output_dict[BASELINE_KEY])
+        version = exec_properties.get(CHOSEN_VERSION_KEY)
+        if version is None:  # no driver ran (Kubeflow): choose now
+            candidate = artifact_utils.get_single_instance(input_dict[CANDIDATE_KEY])
+            version = choose(serving_dir, candidate) or ""
+        if version:
+            io_utils.copy_dir(
+                os.path.join(serving_dir, version), path_utils.serving_model_path(baseline.uri)
+            )
+        baseline.set_string_custom_property(VERSION_PROPERTY, version)
+        print(f"baseline: {os.path.join(serving_dir, version) if version else 'none yet'}", flush=True)
+
+
+class LatestBlessedModelSpec(component_spec.ComponentSpec):
+    PARAMETERS = {
+        SERVING_DIR_KEY: component_spec.ExecutionParameter(type=str),
+        CHOSEN_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+    }
+    INPUTS = {CANDIDATE_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
+    OUTPUTS = {BASELINE_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
+
+
+class LatestBlessedModel(base_component.BaseComponent):
+    SPEC_CLASS = LatestBlessedModelSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+    DRIVER_CLASS = Driver
+
+    def __init__(self, model: types.BaseChannel, serving_dir: str):
+        """The baseline for `model` (the Trainer's), from `serving_dir` (the Pusher's)."""
+        super().__init__(
+            spec=LatestBlessedModelSpec(
+                model=model,
+                serving_dir=serving_dir,
+                baseline_model=channel.Channel(type=standard_artifacts.Model),
+            )
+        )
+
+
+class EvaluatorExecutor(tfx_evaluator.Executor):
+    """TFX's Evaluator executor, reading an empty baseline artifact as none."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        key = standard_component_specs.BASELINE_MODEL_KEY
+        if input_dict.get(key) and not has_model(input_dict[key][0]):
+            input_dict = {k: v for k, v in input_dict.items() if k != key}
+        super().Do(input_dict, output_dict, exec_properties)
+
+
+class Evaluator(TfxEvaluator):
+    """TFX's Evaluator (same node id, spec and outputs) with the executor above."""
+
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(EvaluatorExecutor)
