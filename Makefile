@@ -28,7 +28,7 @@ run: setup
 test: setup
 	$(PY) -m pytest $(ARGS)
 
-# The pipeline against the seed tutorial's bare script (bench/RESULTS.md).
+# The pipeline against the seed tutorial's bare script (docs/performance.md).
 bench: setup
 	$(PY) bench/run.py $(ARGS)
 
