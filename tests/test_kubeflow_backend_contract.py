@@ -6,6 +6,7 @@ Fast: small hand-written specs, no TensorFlow. The rules and their sources
 """
 import copy
 import json
+from pathlib import Path
 
 import kfp
 import kfp_server_api
@@ -189,3 +190,42 @@ def test_executor_kinds_lists_what_a_spec_holds():
     assert kfp_contract.executor_kinds(with_executor("exec-r", resolver)) == {
         "container": ["exec-train"], "resolver": ["exec-r"],
     }
+
+
+# The spec `python -m pipeline compile` wrote at commit 1729d50 (main on the
+# day this stand-in was written), compiled for MinIO (--output-dir
+# s3://mlpipeline/mnist-tfx, --s3-credentials-secret mlpipeline-minio-artifact):
+# what a KFP 2.5.0 backend would have been handed.
+SPEC_1729D50 = Path(__file__).parent / "data" / "kubeflow_spec_1729d50.yaml"
+
+
+def test_the_spec_compiled_at_1729d50_is_refused_at_upload(kfp_api):
+    fake, client = kfp_api
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        client.upload_pipeline(str(SPEC_1729D50), pipeline_name="mnist-tfx")
+    assert refusal(error.value) == (500, {
+        "error_message": UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, "
+                         "but the pipeline spec has version 2.0.0" + INVALID,
+        "error_details": UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, "
+                         "but the pipeline spec has version 2.0.0" + INVALID,
+    })
+
+
+def test_the_spec_compiled_at_1729d50_with_2_1_0_is_refused_for_its_resolvers(kfp_api, tmp_path):
+    """Past the schema version, the run fails on TFX's Resolver: it compiles
+    to two `resolver` executors, which the Argo compiler does not run."""
+    _, client = kfp_api
+    spec_1729d50, platform_1729d50 = yaml.safe_load_all(SPEC_1729D50.read_text())
+    assert kfp_contract.executor_kinds(spec_1729d50)["resolver"] == [
+        "latest_blessed_model_resolver-model-blessing-resolver_executor",
+        "latest_blessed_model_resolver-model-resolver_executor",
+    ]
+    patched = write(tmp_path, dict(spec_1729d50, schemaVersion="2.1.0"), platform_1729d50)
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        start_run(client, patched)
+    status, body = refusal(error.value)
+    label = "latest_blessed_model_resolver-model-blessing-resolver"  # the first in sorted order
+    assert status == 500 and body["message"].startswith(
+        f'Internal error: error processing component name="{label}": executor(label="{label}_executor"): '
+        "non-container and non-importer executor not implemented\nFailed to compile job\n"
+    )
