@@ -1,3 +1,4 @@
+import logging
 import os
 import socket
 import subprocess
@@ -130,3 +131,62 @@ def run_data_components(cfg):
         [execution] = os.listdir(base)  # one execution, so one output directory
         found[node] = os.path.join(base, execution)
     return found
+
+
+# s3:// for real: moto's S3 server on loopback stands in for the object store.
+BUCKET = "mnist-tfx"
+REGION = "eu-west-1"
+# Test credentials: they must reach the tasks, and never the compiled spec.
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIATESTONLY0LOOPBACK",
+    "AWS_SECRET_ACCESS_KEY": "loopback-secret-never-in-a-spec",
+}
+# The cluster's secrets, as KFP's MinIO install names them.
+SECRET = "mlpipeline-minio-artifact"
+SECRETS = {SECRET: {"accesskey": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    "secretkey": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}}
+# Keeps the AWS SDKs from asking a cloud metadata service for anything.
+NO_CLOUD = {"AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on a free loopback port, one for the whole session
+    (test_kubeflow_s3.py and test_kubeflow_driver_e2e.py); its URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(s3_endpoint):
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name=REGION,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_mnist(s3, mnist_dir, tmp_path_factory):
+    """s3://BUCKET/mnist: the first examples of the real MNIST files, as IDX
+    files (the tasks take only KUBEFLOW_SUBSET of each split). Tests keep to
+    their own prefixes in the bucket."""
+    real = source.from_directory(str(mnist_dir))
+    keep = KUBEFLOW_SUBSET + 50  # more than is taken, so the limit is exercised
+    subset = {}
+    for split in ("train", "eval"):
+        data = real.load(split)
+        subset[split] = (data.images[:keep], data.labels[:keep])
+    local = write_mnist_dir(tmp_path_factory.mktemp("mnist_subset"), subset["train"], subset["eval"])
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for path in sorted(local.iterdir()):
+        s3.upload_file(str(path), BUCKET, f"mnist/{path.name}")
+    return f"s3://{BUCKET}/mnist"

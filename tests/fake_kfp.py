@@ -4,6 +4,14 @@ Implements just what kfp.Client 2.5 calls to deploy: the health check, pipeline
 lookup, upload of a pipeline or of a version, version listing, experiment
 lookup and creation, run creation. Every request is recorded, body included,
 so tests can check what the client really sent.
+
+Uploads and runs are judged as a KFP 2.5.0 backend judges them
+(tests/kfp_contract.py): an upload is refused for what template.New refuses
+(schema version, pipeline name, several specs, ...), a run for an executor the
+Argo compiler cannot run (a TFX `resolver`), each with the real server's HTTP
+status and body. `reject_uploads` is the older, simpler refusal (HTTP 400 and
+an `error` field), kept for the deploy tests that use it: the real server
+answers an invalid spec with HTTP 500 and `error_message` (see kfp_contract).
 """
 import dataclasses
 import email.parser
@@ -13,6 +21,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
+
+from tests import kfp_contract
 
 API = "/apis/v2beta1"
 
@@ -28,13 +38,19 @@ class Request:
     def json(self):
         return json.loads(self.body)
 
-    def uploaded_file(self) -> bytes:
-        """The `uploadfile` part of a multipart/form-data upload."""
+    def _upload_part(self):
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
             f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode() + self.body
         )
         [part] = [p for p in message.iter_parts() if p.get_param("name", header="content-disposition") == "uploadfile"]
-        return part.get_payload(decode=True)
+        return part
+
+    def uploaded_file(self) -> bytes:
+        """The `uploadfile` part of a multipart/form-data upload."""
+        return self._upload_part().get_payload(decode=True)
+
+    def uploaded_filename(self) -> str:
+        return self._upload_part().get_filename() or ""
 
 
 class FakeKfp:
@@ -45,6 +61,9 @@ class FakeKfp:
         self.requests: List[Request] = []
         self.pipelines: Dict[str, str] = {}  # display name -> id
         self.versions: Dict[str, List[str]] = {}  # pipeline id -> version ids
+        # version id -> (pipeline spec, kubernetes platform spec or None), as
+        # the server keeps them: a platform document it cannot read is dropped.
+        self.specs: Dict[str, tuple] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 
@@ -74,14 +93,18 @@ class FakeKfp:
         if route == ("POST", "/pipelines/upload"):
             if self.reject_uploads:
                 return 400, {"error": "Failed to create a pipeline: invalid pipeline spec", "code": 3}
+            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), True)
             name = request.query["name"][0]
             pipeline_id = self.pipelines[name] = f"pipeline-{len(self.pipelines) + 1}"
             self.versions[pipeline_id] = [f"{pipeline_id}-version-1"]
+            self.specs[f"{pipeline_id}-version-1"] = documents
             return 200, {"pipeline_id": pipeline_id, "display_name": name}
         if route == ("POST", "/pipelines/upload_version"):
+            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), False)
             pipeline_id = request.query["pipelineid"][0]
             versions = self.versions[pipeline_id]
             versions.append(f"{pipeline_id}-version-{len(versions) + 1}")
+            self.specs[versions[-1]] = documents
             return 200, {"pipeline_id": pipeline_id, "pipeline_version_id": versions[-1],
                          "display_name": request.query["name"][0]}
         if request.method == "GET" and request.path.startswith(API + "/pipelines/") and request.path.endswith("/versions"):
@@ -93,6 +116,13 @@ class FakeKfp:
         if route == ("POST", "/experiments"):
             return 200, dict(request.json(), experiment_id="experiment-1")
         if route == ("POST", "/runs"):
+            # The server compiles the version's spec into an Argo workflow
+            # here (resource_manager.go:498), and refuses what it cannot compile.
+            version = request.json().get("pipeline_version_reference", {}).get("pipeline_version_id")
+            if version in self.specs:
+                error = kfp_contract.compile_errors(*self.specs[version])
+                if error:
+                    raise kfp_contract.run_refusal(error)
             return 200, dict(request.json(), run_id="run-1", state="PENDING")
         return 404, {"error": f"no route {route}", "code": 5}
 
@@ -108,7 +138,10 @@ class FakeKfp:
                     {name.lower(): value for name, value in self.headers.items()}, body,
                 )
                 fake.requests.append(request)
-                status, answer = fake._answer(request)
+                try:
+                    status, answer = fake._answer(request)
+                except kfp_contract.Refusal as refused:
+                    status, answer = refused.status, refused.body
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

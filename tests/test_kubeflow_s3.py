@@ -11,7 +11,6 @@ and compared with the local run's files.
 This test process never loads tensorflow-io itself: its children do.
 """
 import json
-import logging
 import os
 import posixpath
 import subprocess
@@ -23,67 +22,12 @@ import yaml
 from kfp import components
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from components.mnist_example_gen import source
 from pipeline import config as config_lib
 from pipeline import kubeflow_runner, object_store
-from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, PROJECT_ROOT, run_cli, write_mnist_dir
+from tests.conftest import (  # the S3 server and its data are shared with test_kubeflow_driver_e2e.py
+    BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, SECRETS, run_cli,
+)
 from tests.test_kubeflow_executors import SPLITS, run_task
-
-BUCKET = "mnist-tfx"
-REGION = "eu-west-1"
-# Test credentials: they must reach the tasks, and never the compiled spec.
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "AKIATESTONLY0LOOPBACK",
-    "AWS_SECRET_ACCESS_KEY": "loopback-secret-never-in-a-spec",
-}
-# The cluster's secrets, as KFP's MinIO install names them.
-SECRET = "mlpipeline-minio-artifact"
-SECRETS = {SECRET: {"accesskey": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                    "secretkey": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}}
-# Keeps the AWS SDKs from asking a cloud metadata service for anything.
-NO_CLOUD = {"AWS_EC2_METADATA_DISABLED": "true"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """A moto S3 server on a free loopback port; its URL."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def s3(s3_endpoint):
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name=REGION,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
-@pytest.fixture(scope="module")
-def s3_mnist(s3, mnist_dir, tmp_path_factory):
-    """s3://BUCKET/mnist: the first examples of the real MNIST files, as IDX
-    files (the tasks take only KUBEFLOW_SUBSET of each split)."""
-    real = source.from_directory(str(mnist_dir))
-    keep = KUBEFLOW_SUBSET + 50  # more than is taken, so the limit is exercised
-    subset = {}
-    for split in SPLITS:
-        data = real.load(split)
-        subset[split] = (data.images[:keep], data.labels[:keep])
-    local = write_mnist_dir(tmp_path_factory.mktemp("mnist_subset"), subset["train"], subset["eval"])
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    for path in sorted(local.iterdir()):
-        s3.upload_file(str(path), BUCKET, f"mnist/{path.name}")
-    return f"s3://{BUCKET}/mnist"
-
 
 @pytest.fixture(scope="module")
 def s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):

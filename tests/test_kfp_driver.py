@@ -1,0 +1,154 @@
+"""The driver stand-in itself (tests/kfp_driver.py), on a toy spec whose
+tasks are one-line Python commands: fast, no TensorFlow, moto's S3 server.
+
+What a downstream task is handed is checked field by field against what the
+KFP 2.5.0 driver builds (sources cited in kfp_driver.py and kfp_launcher.py).
+"""
+import copy
+import json
+
+import pytest
+
+from tests import kfp_driver
+from tests.conftest import BUCKET, REGION, SECRET, SECRETS
+from tests.kfp_launcher import LauncherError, bucket_config
+
+# A task: writes an executor output giving each output artifact metadata of
+# every JSON kind, and prints what it was given.
+TOY = r"""
+import json, os, sys
+given = json.loads(sys.argv[1])
+metadata = {"count": 200, "splits": ["train"], "counts": {"train": 200}, "flag": True,
+            "who": os.environ.get("AWS_ACCESS_KEY_ID", "")}
+outputs = {k: {"artifacts": [{"uri": v["artifacts"][0]["uri"], "metadata": metadata}]}
+           for k, v in given["outputs"].get("artifacts", {}).items() if k != "executor-logs"}
+os.makedirs(os.path.dirname(given["outputs"]["outputFile"]), exist_ok=True)
+with open(given["outputs"]["outputFile"], "w") as f:
+    json.dump({"artifacts": outputs}, f)
+print("given:", json.dumps(given["inputs"], sort_keys=True))
+"""
+DATASET = {"artifactType": {"schemaTitle": "system.Dataset"}}
+SESSION = '{"Provider":"s3","Params":{"fromEnv":"true"}}'
+
+
+def toy_spec(endpoint, cache=False):
+    container = {"image": "example.com/toy:1", "command": ["python", "-c", TOY, "{{$}}"],
+                 "env": [{"name": "AWS_ENDPOINT_URL_S3", "value": endpoint}, {"name": "AWS_REGION", "value": REGION}]}
+    caching = {"cachingOptions": {"enableCache": cache}}
+    return {
+        "pipelineInfo": {"name": "toy"}, "schemaVersion": "2.1.0",
+        "root": {"dag": {"tasks": {
+            "use": {"taskInfo": {"name": "use"}, "componentRef": {"name": "comp-use"}, **caching,
+                    "inputs": {"artifacts": {"data": {"taskOutputArtifact": {"producerTask": "make", "outputArtifactKey": "out"}}}}},
+            "make": {"taskInfo": {"name": "make"}, "componentRef": {"name": "comp-make"}, **caching,
+                     "inputs": {"parameters": {"n": {"runtimeValue": {"constant": 3}}}}},
+        }}},
+        "components": {
+            "comp-make": {"executorLabel": "exec-make", "inputDefinitions": {"parameters": {"n": {"parameterType": "NUMBER_INTEGER"}}},
+                          "outputDefinitions": {"artifacts": {"out": DATASET}}},
+            "comp-use": {"executorLabel": "exec-use", "inputDefinitions": {"artifacts": {"data": DATASET}},
+                         "outputDefinitions": {"artifacts": {"out": DATASET}}},
+        },
+        "deploymentSpec": {"executors": {"exec-make": {"container": container}, "exec-use": {"container": container}}},
+    }
+
+
+PLATFORM = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+    label: {"secretAsEnv": [{"secretName": SECRET, "keyToEnv": [
+        {"secretKey": "accesskey", "envVar": "AWS_ACCESS_KEY_ID"}, {"secretKey": "secretkey", "envVar": "AWS_SECRET_ACCESS_KEY"}]}]}
+    for label in ("exec-make", "exec-use")}}}}}
+
+
+@pytest.fixture
+def run_toy(s3_endpoint, s3_mnist, tmp_path):  # s3_mnist: the bucket exists
+    def run(spec=None, run_id="toy-1", **options):
+        options = {"platform": PLATFORM, "secrets": SECRETS, **options}
+        return kfp_driver.run_pipeline(spec or toy_spec(s3_endpoint), f"s3://{BUCKET}/toy/root", run_id, str(tmp_path), **options)
+    return run
+
+
+def test_a_downstream_task_gets_what_ml_metadata_gives_back(run_toy, s3):
+    run = run_toy()
+    assert list(run.tasks) == ["make", "use"] and run.failed is None  # dependency order, not name order
+    out = run.tasks["make"].outputs["out"]
+    assert out["uri"].startswith(f"s3://{BUCKET}/toy/root/make/") and out["uri"].endswith("/out")
+    [given] = run.tasks["use"].executor_input["inputs"]["artifacts"]["data"]["artifacts"]
+    assert given == {
+        "name": given["name"],  # the ML Metadata id, as a string
+        "type": {"instanceSchema": ""},  # not the producer's schemaTitle
+        "uri": out["uri"],
+        "metadata": {
+            "count": 200.0, "flag": 1.0,  # every number a double, a bool an int
+            "splits": {"list": ["train"]}, "counts": {"struct": {"train": 200}},  # wrapped
+            "who": SECRETS[SECRET]["accesskey"],  # the secret reached the task
+            "display_name": "out", "store_session_info": SESSION,
+        },
+    }
+    assert given["name"].isdigit()
+    make_input = run.tasks["make"].executor_input
+    assert make_input["inputs"] == {"parameterValues": {"n": 3}}
+    assert make_input["outputs"]["outputFile"] == "/tmp/kfp_outputs/output_metadata.json"
+    # executor-logs: provisioned, written and uploaded by the launcher.
+    logs = make_input["outputs"]["artifacts"]["executor-logs"]["artifacts"][0]
+    assert logs["type"] == {"schemaTitle": "system.Artifact"}
+    body = s3.get_object(Bucket=BUCKET, Key=logs["uri"][len(f"s3://{BUCKET}/"):])["Body"].read().decode()
+    assert body.startswith("given: ")
+
+
+def test_a_cached_task_reuses_the_first_runs_artifacts(run_toy, s3_endpoint):
+    backend = kfp_driver.Backend()
+    first = run_toy(toy_spec(s3_endpoint, cache=True), "toy-1", backend=backend)
+    second = run_toy(toy_spec(s3_endpoint, cache=True), "toy-2", backend=backend)
+    assert [t.cached for t in second.tasks.values()] == [True, True]
+    assert second.tasks["use"].outputs["out"]["uri"] == first.tasks["use"].outputs["out"]["uri"]
+    third = run_toy(toy_spec(s3_endpoint, cache=False), "toy-3", backend=backend)
+    assert [t.cached for t in third.tasks.values()] == [False, False]
+
+
+def test_without_publish_logs_there_is_no_logs_artifact(run_toy):
+    run = run_toy(publish_logs=False)
+    assert "executor-logs" not in run.tasks["make"].executor_input["outputs"]["artifacts"]
+
+
+def test_a_failed_command_stops_the_run(run_toy, s3_endpoint):
+    spec = toy_spec(s3_endpoint)
+    spec["deploymentSpec"]["executors"]["exec-make"] = {"container": dict(
+        spec["deploymentSpec"]["executors"]["exec-make"]["container"], command=["python", "-c", "raise SystemExit(3)"])}
+    run = run_toy(spec)
+    assert run.failed == "make" and list(run.tasks) == ["make"]
+    assert run.tasks["make"].error.startswith("failed to execute component: exit status 3")
+
+
+def test_a_secret_without_the_key_keeps_the_pod_from_starting(run_toy):
+    run = run_toy(secrets={SECRET: {"accesskey": "A"}})
+    assert run.failed == "make" and "has no key \"secretkey\"" in run.tasks["make"].error
+
+
+def test_a_resolver_executor_refuses_the_run_before_any_task(run_toy, s3_endpoint):
+    spec = copy.deepcopy(toy_spec(s3_endpoint))
+    spec["deploymentSpec"]["executors"]["exec-use"] = {"resolver": {"outputArtifactQueries": {}}}
+    with pytest.raises(LauncherError, match='name="comp-use": executor\\(label="exec-use"\\): non-container'):
+        run_toy(spec)
+
+
+@pytest.mark.parametrize("root, error", [
+    ("/local/outputs/pipeline_root", 'unrecognized pipeline root format: "/local/outputs/pipeline_root"'),
+    ("file:///tmp/root", 'unsupported Cloud bucket: "file:///tmp/root"'),
+    ("s3://", "unrecognized pipeline root format"),
+])
+def test_a_root_the_object_store_cannot_parse_is_refused(root, error):
+    with pytest.raises(LauncherError, match="parse bucket config failed: " + error):
+        bucket_config(root)
+    assert bucket_config("s3://b/out/pipeline_root") == ("s3://", "b", "out/pipeline_root/")
+
+
+def test_tasks_are_ordered_by_their_producers_and_dependencies():
+    dag = {"tasks": {
+        "c": {"dependentTasks": ["b"]},
+        "b": {"inputs": {"artifacts": {"x": {"taskOutputArtifact": {"producerTask": "a", "outputArtifactKey": "o"}}}}},
+        "a": {}, "d": {},
+    }}
+    assert kfp_driver.dependency_order(dag) == ["a", "b", "c", "d"]
+    with pytest.raises(LauncherError, match='unknown producer task "z"'):
+        kfp_driver.dependency_order({"tasks": {"a": {"dependentTasks": ["z"]}}})
+    assert json.loads(SESSION)["Params"] == {"fromEnv": "true"}

@@ -1,0 +1,231 @@
+"""The stand-in KFP API (tests/fake_kfp.py) refuses what a KFP 2.5.0 backend
+refuses, with its status and words, as kfp.Client 2.5 receives them.
+
+Fast: small hand-written specs, no TensorFlow. The rules and their sources
+(file:line at tag 2.5.0) are in tests/kfp_contract.py.
+"""
+import copy
+import json
+from pathlib import Path
+
+import kfp
+import kfp_server_api
+import pytest
+import yaml
+
+from tests import kfp_contract
+from tests.fake_kfp import FakeKfp
+
+UPLOAD = "Failed to create a pipeline and a pipeline version: Failed to create a pipeline and a pipeline version due to template creation error: "
+UPLOAD_VERSION = "Failed to create a pipeline version: Failed to create a pipeline version due to template creation error: "
+INVALID = ": pipeline spec is invalid"
+
+
+def spec(**changes) -> dict:
+    """A spec the backend takes: one container task, schema 2.1.0."""
+    value = {
+        "pipelineInfo": {"name": "mnist-tfx"},
+        "schemaVersion": "2.1.0",
+        "sdkVersion": "tfx-1.16.0",
+        "root": {"dag": {"tasks": {"train": {"taskInfo": {"name": "train"}, "componentRef": {"name": "comp-train"}}}}},
+        "components": {"comp-train": {"executorLabel": "exec-train"}},
+        "deploymentSpec": {"executors": {"exec-train": {"container": {"image": "example.com/i:1", "command": ["python"]}}}},
+    }
+    value.update(changes)
+    return value
+
+
+def platform(executors=None) -> dict:
+    executors = executors or {"exec-train": {"secretAsEnv": [{"secretName": "s3", "keyToEnv": [
+        {"secretKey": "accesskey", "envVar": "AWS_ACCESS_KEY_ID"}]}]}}
+    return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
+
+
+def write(tmp_path, *documents, name="pipeline.yaml"):
+    path = tmp_path / name
+    path.write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in documents))
+    return str(path)
+
+
+def refusal(error: kfp_server_api.ApiException):
+    return error.status, json.loads(error.body)
+
+
+@pytest.fixture
+def kfp_api():
+    with FakeKfp() as fake:
+        yield fake, kfp.Client(host=fake.url)
+
+
+def upload_refused(kfp_api, tmp_path, *documents, name="pipeline.yaml"):
+    fake, client = kfp_api
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        client.upload_pipeline(write(tmp_path, *documents, name=name), pipeline_name="mnist-tfx")
+    assert not fake.pipelines  # nothing kept
+    return refusal(error.value)
+
+
+def test_a_spec_the_backend_takes_is_uploaded_with_its_platform_spec(kfp_api, tmp_path):
+    fake, client = kfp_api
+    pipeline = client.upload_pipeline(write(tmp_path, spec(), platform()), pipeline_name="mnist-tfx")
+    assert fake.specs[f"{pipeline.pipeline_id}-version-1"] == (spec(), platform())
+
+
+def test_schema_version_2_0_0_is_refused_with_the_servers_words(kfp_api, tmp_path):
+    status, body = upload_refused(kfp_api, tmp_path, spec(schemaVersion="2.0.0"))
+    # pipeline_upload_server.go:142: HTTP 500, not 400, for an invalid spec.
+    assert status == 500
+    assert body["error_message"] == (
+        UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, but the pipeline spec has version 2.0.0" + INVALID
+    )
+
+
+@pytest.mark.parametrize("documents, error", [
+    # template.go:104-112 does not recognize a spec without a name or a root,
+    # so template.New answers before NewV2SpecTemplate's own checks.
+    ([spec(pipelineInfo={"name": ""})], "InvalidInputError: unknown template format" + INVALID),
+    ([{k: v for k, v in spec().items() if k != "root"}], "InvalidInputError: unknown template format" + INVALID),
+    ([platform()], "InvalidInputError: unknown template format" + INVALID),  # no spec at all
+    ([spec(unknownField=1)], "InvalidInputError: unknown template format" + INVALID),  # protojson refuses it
+    ([spec(), spec()], "InvalidInputError: multiple pipeline specs provided" + INVALID),
+    ([spec(), platform(), platform()],
+     "InvalidInputError: multiple platform specs provided: Platform spec is invalid"),
+    ([spec(pipelineInfo={"name": "MNIST_TFX"})],
+     "InvalidInputError: invalid v2 pipeline spec: name should consist of lower case alphanumeric characters, "
+     "'-' or '.', and must start and end with an alphanumeric character" + INVALID),
+])
+def test_template_errors_are_refused_with_the_servers_words(kfp_api, tmp_path, documents, error):
+    assert upload_refused(kfp_api, tmp_path, *documents) == (500, {"error_message": UPLOAD + error, "error_details": UPLOAD + error})
+
+
+@pytest.mark.parametrize("name", ["Mnist-tfx", "mnist.tfx", "mnist_tfx", "-mnist"])
+def test_a_name_ml_metadata_cannot_take_is_refused(kfp_api, tmp_path, name):
+    """v2_template.go's regex finds a match anywhere in these; the MLMD check
+    (common/utils.go:107-121) is anchored, and its error is not wrapped."""
+    status, body = upload_refused(kfp_api, tmp_path, spec(pipelineInfo={"name": name}))
+    assert (status, body["error_message"]) == (500, (
+        "Failed to create a pipeline and a pipeline version: Invalid input error: pipeline's name must contain only "
+        "lowercase alphanumeric characters or '-' and must start with alphanumeric characters"
+    ))
+
+
+def test_a_platform_document_the_server_cannot_read_is_dropped_not_refused(kfp_api, tmp_path):
+    """v2_template.go:204-218 only keeps a document that parses as a
+    PlatformSpec with a kubernetes entry: a misspelled one vanishes, and with
+    it every secretAsEnv (the pods would get no credentials)."""
+    fake, client = kfp_api
+    misspelled = {"platform": platform()["platforms"]}
+    pipeline = client.upload_pipeline(write(tmp_path, spec(), misspelled), pipeline_name="mnist-tfx")
+    assert fake.specs[f"{pipeline.pipeline_id}-version-1"] == (spec(), None)
+
+
+def test_a_file_of_another_kind_is_refused_before_it_is_read(kfp_api, tmp_path):
+    status, body = upload_refused(kfp_api, tmp_path, spec(), name="pipeline.txt")
+    assert (status, body["error_message"]) == (400, (
+        "Failed to read a pipeline spec file: Invalid input error: Unexpected pipeline file format. "
+        "Support .zip, .tar.gz, .json or YAML"
+    ))
+
+
+def test_a_new_version_is_refused_in_the_version_handlers_words(kfp_api, tmp_path):
+    fake, client = kfp_api
+    pipeline = client.upload_pipeline(write(tmp_path, spec()), pipeline_name="mnist-tfx")
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        client.upload_pipeline_version(write(tmp_path, spec(schemaVersion="2.0.0")), "v2", pipeline_id=pipeline.pipeline_id)
+    assert refusal(error.value)[1]["error_message"] == (
+        UPLOAD_VERSION + "InvalidInputError: KFP only supports schema version 2.1.0, but the pipeline spec has version 2.0.0" + INVALID
+    )
+    assert fake.versions[pipeline.pipeline_id] == [f"{pipeline.pipeline_id}-version-1"]
+
+
+def with_executor(label: str, executor: dict) -> dict:
+    value = spec()
+    value = copy.deepcopy(value)
+    value["root"]["dag"]["tasks"]["resolve"] = {"taskInfo": {"name": "resolve"}, "componentRef": {"name": "comp-resolve"}}
+    value["components"]["comp-resolve"] = {"executorLabel": label}
+    value["deploymentSpec"]["executors"][label] = executor
+    return value
+
+
+def start_run(client, path):
+    pipeline = client.upload_pipeline(path, pipeline_name="mnist-tfx")
+    [version] = client.list_pipeline_versions(pipeline.pipeline_id).pipeline_versions
+    experiment = client.create_experiment("mnist-tfx")
+    return client.run_pipeline(experiment.experiment_id, "run", pipeline_id=pipeline.pipeline_id,
+                               version_id=version.pipeline_version_id)
+
+
+def test_a_resolver_executor_is_refused_at_run_creation(kfp_api, tmp_path):
+    """Uploaded fine; the Argo compiler refuses it when the run is created
+    (visitor.go:119-128, reached before argocompiler/dag.go:328 would be)."""
+    _, client = kfp_api
+    resolver = {"resolver": {"outputArtifactQueries": {"model": {"filter": "artifact_type=\"tfx.Model\""}}}}
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        start_run(client, write(tmp_path, with_executor("exec-resolve", resolver)))
+    status, body = refusal(error.value)
+    expected = (
+        'Internal error: error processing component name="comp-resolve": executor(label="exec-resolve"): '
+        "non-container and non-importer executor not implemented\n"
+        "Failed to compile job\nFailed to generate the ExecutionSpec\nFailed to create a new run"
+    )
+    assert (status, body["code"], body["message"], body["error"]) == (500, 13, expected, expected)
+    assert body["details"] == [{"@type": "type.googleapis.com/google.rpc.Status", "code": 2, "message": expected}]
+
+
+def test_importer_and_container_executors_run(kfp_api, tmp_path):
+    _, client = kfp_api
+    importer = {"importer": {"artifactUri": {"constant": "s3://b/k"}, "typeSchema": {"schemaTitle": "system.Artifact"}}}
+    assert start_run(client, write(tmp_path, with_executor("exec-import", importer))).run_id == "run-1"
+
+
+def test_a_missing_executor_is_refused_at_run_creation(kfp_api, tmp_path):
+    value = spec(deploymentSpec={"executors": {}})
+    assert kfp_contract.compile_errors(value) == (
+        'error processing component name="comp-train": executor(label="exec-train") not found in deployment config'
+    )
+
+
+def test_executor_kinds_lists_what_a_spec_holds():
+    resolver = {"resolver": {"outputArtifactQueries": {}}}
+    assert kfp_contract.executor_kinds(with_executor("exec-r", resolver)) == {
+        "container": ["exec-train"], "resolver": ["exec-r"],
+    }
+
+
+# The spec `python -m pipeline compile` wrote at commit 1729d50 (main on the
+# day this stand-in was written), compiled for MinIO (--output-dir
+# s3://mlpipeline/mnist-tfx, --s3-credentials-secret mlpipeline-minio-artifact):
+# what a KFP 2.5.0 backend would have been handed.
+SPEC_1729D50 = Path(__file__).parent / "data" / "kubeflow_spec_1729d50.yaml"
+
+
+def test_the_spec_compiled_at_1729d50_is_refused_at_upload(kfp_api):
+    fake, client = kfp_api
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        client.upload_pipeline(str(SPEC_1729D50), pipeline_name="mnist-tfx")
+    assert refusal(error.value) == (500, {
+        "error_message": UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, "
+                         "but the pipeline spec has version 2.0.0" + INVALID,
+        "error_details": UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, "
+                         "but the pipeline spec has version 2.0.0" + INVALID,
+    })
+
+
+def test_the_spec_compiled_at_1729d50_with_2_1_0_is_refused_for_its_resolvers(kfp_api, tmp_path):
+    """Past the schema version, the run fails on TFX's Resolver: it compiles
+    to two `resolver` executors, which the Argo compiler does not run."""
+    _, client = kfp_api
+    spec_1729d50, platform_1729d50 = yaml.safe_load_all(SPEC_1729D50.read_text())
+    assert kfp_contract.executor_kinds(spec_1729d50)["resolver"] == [
+        "latest_blessed_model_resolver-model-blessing-resolver_executor",
+        "latest_blessed_model_resolver-model-resolver_executor",
+    ]
+    patched = write(tmp_path, dict(spec_1729d50, schemaVersion="2.1.0"), platform_1729d50)
+    with pytest.raises(kfp_server_api.ApiException) as error:
+        start_run(client, patched)
+    status, body = refusal(error.value)
+    label = "latest_blessed_model_resolver-model-blessing-resolver"  # the first in sorted order
+    assert status == 500 and body["message"].startswith(
+        f'Internal error: error processing component name="{label}": executor(label="{label}_executor"): '
+        "non-container and non-importer executor not implemented\nFailed to compile job\n"
+    )
