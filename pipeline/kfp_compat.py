@@ -13,6 +13,18 @@ The component's own inputs spec, which TFX passes every task with pipeline
 spec 2.1 (`--json_serialized_inputs_spec_args`), says each input's type, so
 an artifact with no usable type takes it from there. sky-uk/kfp-operator's
 tfx_kfp_v2_shim patches the same gap.
+
+KFP 2.5.0's driver also adds an output of its own to every task, unless the
+API server's PUBLISH_LOGS says otherwise: `executor-logs`, typed
+`system.Artifact` (backend/src/v2/driver/driver.go:2025-2038; the flag's
+default "true": backend/src/v2/cmd/driver/main.go:85). Its launcher fills it
+with the task's log (backend/src/v2/component/launcher_v2.go:512). TFX would
+import `system.Artifact` as a class and fail, so the executor never sees it.
+
+And the backend stores an artifact's struct and list metadata wrapped, as
+`{"struct": {...}}` and `{"list": [...]}` (StructValueToMLMDValue,
+backend/src/v2/metadata/converter.go:133-165), and hands them on so; the
+upstream task wrote them bare, so they are unwrapped again here.
 """
 from typing import List
 
@@ -22,6 +34,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 WRITTEN_FOR = {"tfx": "1.16.0", "kfp-backend": "2.0.0 - 2.5.0"}
 INVOCATION_FLAG = "--json_serialized_invocation_args"
 INPUTS_SPEC_FLAG = "--json_serialized_inputs_spec_args"
+LAUNCHER_LOGS_KEY = "executor-logs"
 
 
 def _has_title(schema: pipeline_spec_pb2.ArtifactTypeSchema) -> bool:
@@ -31,8 +44,23 @@ def _has_title(schema: pipeline_spec_pb2.ArtifactTypeSchema) -> bool:
     return kind == "instance_schema" and "title:" in schema.instance_schema
 
 
-def fill_input_artifact_types(argv: List[str]) -> List[str]:
-    """`argv` of TFX's KFP v2 entry point, with every input artifact typed."""
+def _unwrap_metadata(metadata) -> bool:
+    """Undoes the backend's wrapping of struct and list values, in place."""
+    changed = False
+    for name, value in list(metadata.fields.items()):
+        if value.WhichOneof("kind") != "struct_value" or len(value.struct_value.fields) != 1:
+            continue
+        [(wrapper, inner)] = value.struct_value.fields.items()
+        kind = inner.WhichOneof("kind")
+        if (wrapper, kind) in (("struct", "struct_value"), ("list", "list_value")):
+            metadata.fields[name].CopyFrom(inner)
+            changed = True
+    return changed
+
+
+def adapt_executor_input(argv: List[str]) -> List[str]:
+    """`argv` of TFX's KFP v2 entry point, with every input artifact typed and
+    the launcher's own log output left out."""
     if INVOCATION_FLAG not in argv or INPUTS_SPEC_FLAG not in argv:
         return argv
     at_input, at_spec = argv.index(INVOCATION_FLAG) + 1, argv.index(INPUTS_SPEC_FLAG) + 1
@@ -42,12 +70,14 @@ def fill_input_artifact_types(argv: List[str]) -> List[str]:
     )
     filled = False
     for key, artifacts in executor_input.inputs.artifacts.items():
-        if key not in inputs_spec.artifacts:
-            continue
         for artifact in artifacts.artifacts:
-            if not _has_title(artifact.type):
+            if key in inputs_spec.artifacts and not _has_title(artifact.type):
                 artifact.type.CopyFrom(inputs_spec.artifacts[key].artifact_type)
                 filled = True
+            filled |= _unwrap_metadata(artifact.metadata)
+    if LAUNCHER_LOGS_KEY in executor_input.outputs.artifacts:
+        del executor_input.outputs.artifacts[LAUNCHER_LOGS_KEY]
+        filled = True
     if not filled:
         return argv
     argv = list(argv)

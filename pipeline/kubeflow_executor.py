@@ -21,7 +21,7 @@ def main() -> int:
     from absl import app
     from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as entry
 
-    sys.argv = kfp_compat.fill_input_artifact_types(sys.argv)
+    sys.argv = kfp_compat.adapt_executor_input(sys.argv)
     try:
         app.run(entry.main, flags_parser=entry._parse_flags)
         return 0  # app.run always exits; not reached

@@ -116,7 +116,7 @@ def test_tfx_cannot_read_an_artifact_as_the_kfp_backend_hands_it_over():
 
 
 def test_the_task_command_types_such_artifacts_from_the_components_inputs_spec():
-    argv = kfp_compat.fill_input_artifact_types(_argv({"instanceSchema": ""}))
+    argv = kfp_compat.adapt_executor_input(_argv({"instanceSchema": ""}))
     [model] = _parse(argv)["model"]
     assert isinstance(model, standard_artifacts.Model)
     assert model.uri == "s3://bucket/root/Trainer/model"
@@ -125,4 +125,44 @@ def test_the_task_command_types_such_artifacts_from_the_components_inputs_spec()
 
 def test_typed_artifacts_are_left_as_they_are():
     argv = _argv({"schemaTitle": "tfx.Model"})
-    assert kfp_compat.fill_input_artifact_types(argv) is argv
+    assert kfp_compat.adapt_executor_input(argv) is argv
+
+
+def test_the_launchers_log_output_is_not_handed_to_tfx():
+    """KFP 2.5.0's driver adds `executor-logs` (system.Artifact) to every task
+    (backend/src/v2/driver/driver.go:2025-2038); TFX cannot import that type."""
+    argv = _argv({"schemaTitle": "tfx.Model"})
+    at = argv.index(kfp_compat.INVOCATION_FLAG) + 1
+    executor_input = json.loads(argv[at])
+    executor_input["outputs"]["artifacts"] = {
+        "executor-logs": {"artifacts": [{"type": {"schemaTitle": "system.Artifact"}, "uri": "s3://b/logs"}]},
+        "baseline_model": {"artifacts": [{"type": {"schemaTitle": "tfx.Model"}, "uri": "s3://b/m"}]},
+    }
+    argv[at] = json.dumps(executor_input)
+    adapted = json.loads(kfp_compat.adapt_executor_input(argv)[at])
+    assert list(adapted["outputs"]["artifacts"]) == ["baseline_model"]
+
+
+def test_struct_and_list_metadata_arrive_as_the_upstream_task_wrote_them():
+    """The backend wraps them (kubeflow/pipelines 2.5.0,
+    backend/src/v2/metadata/converter.go:133-165)."""
+    argv = _argv({"instanceSchema": ""})
+    at = argv.index(kfp_compat.INVOCATION_FLAG) + 1
+    executor_input = json.loads(argv[at])
+    [artifact] = executor_input["inputs"]["artifacts"]["model"]["artifacts"]
+    artifact["metadata"] = {
+        "example_counts": {"struct": {"train": 200.0, "eval": 200.0}},
+        "label_counts": {"struct": {"train": [20.0] * 10}},
+        "splits": {"list": ["train", "eval"]},
+        "pushed": 1.0,
+        "note": {"a": 1.0, "b": 2.0},  # not a wrapper: left alone
+    }
+    argv[at] = json.dumps(executor_input)
+    [adapted] = json.loads(kfp_compat.adapt_executor_input(argv)[at])["inputs"]["artifacts"]["model"]["artifacts"]
+    assert adapted["metadata"] == {
+        "example_counts": {"train": 200.0, "eval": 200.0},
+        "label_counts": {"train": [20.0] * 10},
+        "splits": ["train", "eval"],
+        "pushed": 1.0,
+        "note": {"a": 1.0, "b": 2.0},
+    }

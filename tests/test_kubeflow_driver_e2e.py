@@ -21,12 +21,8 @@ What is asserted: every task of both runs succeeds; run 1 pushes a model
 under the serving directory on s3://; that model predicts exactly what the
 same Trainer code predicts trained here on the local run's examples (the
 project's determinism: tests/test_determinism.py); run 2's Evaluator is given
-run 1's pushed model as its baseline.
-
-Expected to fail until issue 13's product changes are in: the spec must be
-2.1.0 (KubeflowV2DagRunnerConfig(use_pipeline_spec_2_1=True)) and hold no
-`resolver` executor. When they are, remove the xfail mark below: it is strict,
-so a run the backend no longer refuses reports XPASS as a failure.
+run 1's pushed model as its baseline, by LatestBlessedModel
+(components/baseline_model.py), while run 1's had none.
 """
 import json
 import os
@@ -44,14 +40,7 @@ from tests.conftest import (
 )
 from tests.kfp_launcher import LauncherError
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xfail(
-        raises=LauncherError, strict=True,
-        reason="issue 13: a KFP 2.5.0 backend refuses the compiled spec (schema 2.0.0 at upload, then TFX's "
-               "`resolver` executors at run creation); remove this mark when the product compiles a spec it runs",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 PREFIX = "driver-e2e"  # this module's part of the shared bucket
 RUN_IDS = ("driver-e2e-run-1", "driver-e2e-run-2")
@@ -180,10 +169,19 @@ def test_the_pushed_model_predicts_what_the_local_run_predicts(runs, compiled, s
     np.testing.assert_array_equal(_predictions(from_kfp, images), _predictions(str(tmp_path / "local" / "model"), images))
 
 
-def test_run_2_evaluates_against_run_1s_pushed_model(runs):
+def _baseline_given_to_the_evaluator(run):
+    [baseline] = run.tasks["Evaluator"].executor_input["inputs"]["artifacts"]["baseline_model"]["artifacts"]
+    return baseline
+
+
+def test_run_2_evaluates_against_run_1s_pushed_model(runs, s3):
     run_1, run_2 = _runs(runs)
-    pushed = _pushed(run_1)
-    [baseline] = run_2.tasks["Evaluator"].executor_input["inputs"]["artifacts"]["baseline_model"]["artifacts"]
-    # The pushed copy, or the Trainer's model it was pushed from: the same model.
-    trained = run_1.tasks["Trainer"].outputs["model"]
-    assert baseline["uri"].rstrip("/") in {pushed["metadata"]["pushed_destination"], trained["uri"]}, baseline
+    assert _baseline_given_to_the_evaluator(run_1)["metadata"]["baseline_version"] == ""
+    pushed = _pushed(run_1)["metadata"]
+    baseline = _baseline_given_to_the_evaluator(run_2)
+    assert baseline["metadata"]["baseline_version"] == pushed["pushed_version"]
+    assert baseline["uri"] == run_2.tasks["LatestBlessedModel"].outputs["baseline_model"]["uri"]
+    # The pushed SavedModel, copied where TFX's Evaluator reads a Model artifact.
+    copied = baseline["uri"][len(f"s3://{BUCKET}/"):] + "/Format-Serving/saved_model.pb"
+    original = pushed["pushed_destination"][len(f"s3://{BUCKET}/"):] + "/saved_model.pb"
+    assert s3.get_object(Bucket=BUCKET, Key=copied)["Body"].read() == s3.get_object(Bucket=BUCKET, Key=original)["Body"].read()
