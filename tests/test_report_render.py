@@ -2,6 +2,7 @@
 complete whatever a run lacks (baseline, history, mistakes, label counts)."""
 import copy
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -88,11 +89,52 @@ def test_page_shows_verdict_thresholds_comparison_and_digits():
     assert page.count("<rect") >= 100 and "true 3, predicted 4: 1" in page  # the heatmap's cells
 
 
+class _Tags(HTMLParser):
+    """Every element and attribute name the browser would build from a page."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.tags, self.attributes = set(), set()
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes.update(name for name, _ in attrs)
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
 def test_page_escapes_what_it_is_given():
     page = render.render(_summary(**{"data.source_dir": "<script>alert(1)</script>",
                                      "data.anomalies": ["eval: feature 'label' <b>out of range</b>"]}))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;out of range&lt;/b&gt;" in page
+
+
+def test_hostile_text_anywhere_in_the_summary_stays_text():
+    """Whatever a summary holds (anomalies, hyperparameters, split names that
+    reach the charts, paths, run ids), the page's elements are the template's
+    and svg.py's own: no script, no <img> outside the digit grids, no handler."""
+    summary = _summary(**{
+        "run_id": HOSTILE,
+        "data.anomalies": [f"eval: {HOSTILE}"],
+        "training.hyperparameters": {"epochs": HOSTILE, HOSTILE: 1},
+        "provenance.artifacts": {"model": HOSTILE},
+        "provenance.versions": {"tfx": HOSTILE},
+        "evaluation.models": {"candidate": HOSTILE, "baseline": HOSTILE},
+    })
+    summary["data"]["splits"][HOSTILE] = summary["data"]["splits"].pop("eval")  # legend of an SVG chart
+    summary["evaluation"]["thresholds"][0]["condition"] = HOSTILE
+    page = render.render(summary)
+
+    assert "<script" not in page
+    tags = _Tags(page)
+    assert "script" not in tags.tags and not any(a.startswith("on") for a in tags.attributes)
+    assert page.count("<img ") == 1 + 20  # the misclassified digit and the samples, nothing injected
+    escaped = "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+    assert page.count(escaped) >= 10  # title, anomaly, hyperparameter (name and value), paths, SVG legend...
+    assert re.search(r"<text [^>]*>" + re.escape(escaped) + "</text>", page)  # escaped inside the SVG too
 
 
 @pytest.mark.parametrize("change, expected", [

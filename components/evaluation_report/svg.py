@@ -3,18 +3,25 @@
 No plotting library: the page must render anywhere without fetching anything,
 and matplotlib is not among the project's dependencies. Every chart carries a
 <title> per mark, so hovering shows the exact number.
+
+Each chart comes back as `Markup`: the report's template autoescapes everything
+else, and this module is the one place that builds markup from text, so every
+text it puts in (labels, names, formatted numbers) goes through `escape` here.
 """
 import math
-from html import escape
 from typing import Dict, List, Optional, Sequence
+
+# Jinja's own escaping (markupsafe ships with it), so a text reads the same in
+# a chart as anywhere else on the page.
+from markupsafe import Markup, escape
 
 # Colour-blind-safe (Okabe-Ito) series colours.
 SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
-def _svg(width: int, height: int, body: List[str], label: str) -> str:
-    return (
+def _svg(width: int, height: int, body: List[str], label: str) -> Markup:
+    return Markup(
         # Inline in HTML: no xmlns needed, so the page holds no URL at all.
         f'<svg width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
@@ -43,7 +50,7 @@ def _nice_top(value: float) -> float:
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[Optional[float]], label: str,
-              top: float = 1.0, fmt: str = "{:.1%}", width: int = 520, height: int = 220) -> str:
+              top: float = 1.0, fmt: str = "{:.1%}", width: int = 520, height: int = 220) -> Markup:
     """One bar per label, its value written above it."""
     left, right, top_pad, bottom = 44, 10, 18, 24
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -67,7 +74,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[Optional[float]], label: s
 
 
 def grouped_bar_chart(categories: Sequence[str], series: Dict[str, Sequence[float]], label: str,
-                      fmt: str = "{:.1%}", width: int = 560, height: int = 230) -> str:
+                      fmt: str = "{:.1%}", width: int = 560, height: int = 230) -> Markup:
     """Bars per category, one per series, with a legend (e.g. label share per split)."""
     left, right, top_pad, bottom = 44, 10, 28, 24
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -97,7 +104,7 @@ def grouped_bar_chart(categories: Sequence[str], series: Dict[str, Sequence[floa
 
 
 def heatmap(rows: Sequence[Sequence[int]], labels: Sequence[str], label: str,
-            row_title: str = "true", column_title: str = "predicted", cell: int = 40) -> str:
+            row_title: str = "true", column_title: str = "predicted", cell: int = 40) -> Markup:
     """A count per cell, shaded by its share of the row (so each true class reads alike)."""
     left, top_pad = 56, 40
     n = len(rows)
@@ -120,7 +127,7 @@ def heatmap(rows: Sequence[Sequence[int]], labels: Sequence[str], label: str,
             x, y = left + j * cell, top_pad + i * cell
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="rgba({hue},{alpha:.3f})" '
-                f'stroke="#fff"><title>true {escape(labels[i])}, predicted {escape(labels[j])}: {count}</title></rect>'
+                f'stroke="#fff"><title>{escape(f"true {labels[i]}, predicted {labels[j]}: {count}")}</title></rect>'
             )
             colour = "#fff" if alpha > 0.55 else "#222"
             body.append(_text(x + cell / 2, y + cell / 2 + 4, str(count), extra=f'fill="{colour}"'))
@@ -129,7 +136,7 @@ def heatmap(rows: Sequence[Sequence[int]], labels: Sequence[str], label: str,
 
 def line_chart(x_values: Sequence[int], series: Dict[str, Sequence[Optional[float]]], label: str,
                x_title: str = "epoch", fmt: str = "{:.3g}", top: Optional[float] = None,
-               width: int = 420, height: int = 220) -> str:
+               width: int = 420, height: int = 220) -> Markup:
     """Lines with point markers (a one-epoch run still shows its points); the
     y axis runs from 0 to `top`, or to a round number above the largest value."""
     left, right, top_pad, bottom = 48, 10, 28, 34
@@ -162,6 +169,6 @@ def line_chart(x_values: Sequence[int], series: Dict[str, Sequence[Optional[floa
         for x, y, v, epoch in points:
             body.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">'
-                f'<title>{escape(name)}, {x_title} {epoch}: {escape(fmt.format(v))}</title></circle>'
+                f'<title>{escape(f"{name}, {x_title} {epoch}: {fmt.format(v)}")}</title></circle>'
             )
     return _svg(width, height, body, label)
