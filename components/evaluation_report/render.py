@@ -18,6 +18,7 @@ import jinja2
 from components.evaluation_report import svg
 
 TEMPLATE = "report.html.j2"
+# The value threshold's metric, drawn as a line on the per-digit chart.
 ACCURACY = "sparse_categorical_accuracy"
 
 
@@ -52,6 +53,14 @@ _ENV = jinja2.Environment(
 _ENV.filters.update(pct=_pct, num=_num, signed=_signed, text=_text)
 
 
+def _value_bound(evaluation: Dict[str, Any]) -> Optional[float]:
+    """The lower bound on overall accuracy, if the Evaluator had one."""
+    for t in evaluation["thresholds"]:
+        if t["kind"] == "value" and t["metric"] == ACCURACY and t.get("lower_bound") is not None:
+            return t["lower_bound"]
+    return None
+
+
 def _comparison_rows(overall: Dict[str, Any]) -> List[List[str]]:
     """(metric, candidate, baseline, change) per metric; counts without decimals."""
     rows = []
@@ -66,8 +75,12 @@ def _comparison_rows(overall: Dict[str, Any]) -> List[List[str]]:
 
 def _per_digit_chart(evaluation: Dict[str, Any]) -> Any:
     per_digit = evaluation["per_digit"]
-    return svg.bar_chart([str(d["digit"]) for d in per_digit], [d["accuracy"] for d in per_digit],
-                         "Accuracy per digit (TFMA)")
+    accuracies = [d["accuracy"] for d in per_digit]
+    bound = _value_bound(evaluation)
+    return svg.bar_chart(
+        [str(d["digit"]) for d in per_digit], accuracies, "Accuracy per digit (TFMA)",
+        bottom=svg.axis_floor(accuracies, marks=[bound]), line=bound, line_label="overall accuracy bar",
+    )
 
 
 def _confusion_total(evaluation: Dict[str, Any]) -> Optional[int]:
@@ -92,10 +105,14 @@ def _training(training: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
         "train loss": [h.get("loss") for h in history],
         "eval loss": [h.get("test_loss") for h in history],
     }, "Loss per epoch")
-    accuracy = svg.line_chart(epochs, {
+    accuracies = {
         "train accuracy": [h.get("accuracy") for h in history],
         "eval accuracy": [h.get("test_accuracy") for h in history],
-    }, "Accuracy per epoch", fmt="{:.0%}", top=1.0)
+    }
+    accuracy = svg.line_chart(
+        epochs, accuracies, "Accuracy per epoch", fmt="{:.0%}", top=1.0,
+        bottom=svg.axis_floor(v for values in accuracies.values() for v in values),
+    )
     return {"loss_chart": loss, "accuracy_chart": accuracy, "epochs": list(zip(epochs, history)),
             "train_seconds": training.get("train_seconds"), "keras": training.get("keras"),
             "tensorflow": training.get("tensorflow")}
