@@ -14,6 +14,7 @@ it draws. This module only shapes the summary into what the template shows.
 from typing import Any, Dict, List, Optional
 
 import jinja2
+from markupsafe import Markup
 
 from components.evaluation_report import svg
 
@@ -73,7 +74,7 @@ def _comparison_rows(overall: Dict[str, Any]) -> List[List[str]]:
     return rows
 
 
-def _per_digit_chart(evaluation: Dict[str, Any]) -> Any:
+def _per_digit_chart(evaluation: Dict[str, Any]) -> Markup:
     per_digit = evaluation["per_digit"]
     accuracies = [d["accuracy"] for d in per_digit]
     bound = _value_bound(evaluation)
@@ -88,7 +89,7 @@ def _confusion_total(evaluation: Dict[str, Any]) -> Optional[int]:
     return None if rows is None else sum(map(sum, rows))
 
 
-def _confusion_chart(evaluation: Dict[str, Any]) -> Any:
+def _confusion_chart(evaluation: Dict[str, Any]) -> Optional[Markup]:
     rows = evaluation["confusion_matrix"]
     if rows is None:
         return None
