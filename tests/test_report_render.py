@@ -115,7 +115,7 @@ def test_page_escapes_what_it_is_given():
 
 def test_hostile_text_anywhere_in_the_summary_stays_text():
     """Whatever a summary holds (anomalies, hyperparameters, split names that
-    reach the charts, paths, run ids), the page's elements are the template's
+    reach the charts, paths, run ids, digits), the page's elements are the template's
     and svg.py's own: no script, no <img> outside the digit grids, no handler."""
     summary = _summary(**{
         "run_id": HOSTILE,
@@ -127,6 +127,7 @@ def test_hostile_text_anywhere_in_the_summary_stays_text():
     })
     summary["data"]["splits"][HOSTILE] = summary["data"]["splits"].pop("eval")  # legend of an SVG chart
     summary["evaluation"]["thresholds"][0]["condition"] = HOSTILE
+    summary["samples"][0] = {"label": HOSTILE, "png": HOSTILE}  # a caption, alt text and src attribute
     page = render.render(summary)
 
     assert "<script" not in page
