@@ -153,7 +153,8 @@ def _bar_heights(chart):
     ([0.975, 0.99], [0.95], 0.9),  # a threshold line stays in view
     ([0.975, 0.99], [0.3], 0.0),
     ([0.86, 0.93], [], 0.8),
-    ([0.7, 0.93], [], 0.6),
+    ([0.83, 0.93], [], 0.8),
+    ([0.7, 0.93], [], 0.0),  # a 70% digit beside 93% ones: no zoom, it would exaggerate the gap
     ([0.4, 0.99], [], 0.0),  # low values: the honest axis from 0
     ([None, 0.991], [None], 0.98),
     ([], [], 0.0),
@@ -195,9 +196,14 @@ def test_per_digit_chart_of_a_weak_model_starts_at_zero():
 
 
 def test_accuracy_curve_zooms_too():
-    page = render.render(_summary())  # history accuracies 0.8 to 0.93
+    history = [{"loss": 0.3, "accuracy": 0.94, "test_loss": 0.1, "test_accuracy": 0.97},
+               {"loss": 0.1, "accuracy": 0.975, "test_loss": 0.08, "test_accuracy": 0.98}]
+    page = render.render(_summary(**{"training.history": history}))
     curves = re.search(r'<section id="training">.*?</section>', page, re.S).group(0)
-    assert "y axis starts at 60%, not 0" in curves
+    assert "y axis starts at 90%, not 0" in curves
+    page = render.render(_summary())  # accuracies from 80%: from 0
+    curves = re.search(r'<section id="training">.*?</section>', page, re.S).group(0)
+    assert "not 0" not in curves and ">0%</text>" in curves
 
 
 @pytest.mark.parametrize("change, expected", [

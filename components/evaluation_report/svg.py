@@ -47,16 +47,18 @@ def _ticks(top: float, bottom: float = 0.0) -> List[float]:
 
 
 # Axis spans tried by `axis_floor`, narrowest first: with five gridlines they
-# step by 0.5, 1, 2.5, 5 or 10 points, so every tick reads as a round percentage.
-_SPANS = (0.02, 0.04, 0.1, 0.2, 0.4)
+# step by 0.5, 1, 2.5 or 5 points, so every tick reads as a round percentage.
+# None is wider than 20 points: on an 80-100% axis a 70% digit would be a
+# stub beside 99% ones, exaggerating a 1.4x gap into a 4x one.
+_SPANS = (0.02, 0.04, 0.1, 0.2)
 
 
 def axis_floor(values: Iterable[Optional[float]], top: float = 1.0, marks: Iterable[Optional[float]] = ()) -> float:
     """The lowest gridline for values up to `top`: the narrowest span whose
     floor leaves the smallest value (or mark, e.g. a threshold line, which must
     stay in view) a tenth of the plot's height, so no bar shrinks to nothing.
-    Below 60% the axis starts at 0: zooming into spread-out, low values would
-    exaggerate differences rather than reveal them."""
+    When the smallest is under 82%, the axis starts at 0: zooming into
+    spread-out, lower values would exaggerate differences, not reveal them."""
     points = [v for v in (*values, *marks) if v is not None]
     if not points:
         return 0.0
