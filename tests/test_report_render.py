@@ -1,11 +1,13 @@
 """The report page, rendered from summary dicts: self-contained, escaped, and
 complete whatever a run lacks (baseline, history, mistakes, label counts)."""
 import copy
+import random
 import re
+from html.parser import HTMLParser
 
 import pytest
 
-from components.evaluation_report import render
+from components.evaluation_report import render, svg
 
 PNG = "iVBORw0KGgo="  # stands in for a digit's base64 PNG
 
@@ -88,11 +90,120 @@ def test_page_shows_verdict_thresholds_comparison_and_digits():
     assert page.count("<rect") >= 100 and "true 3, predicted 4: 1" in page  # the heatmap's cells
 
 
+class _Tags(HTMLParser):
+    """Every element and attribute name the browser would build from a page."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.tags, self.attributes = set(), set()
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes.update(name for name, _ in attrs)
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
 def test_page_escapes_what_it_is_given():
     page = render.render(_summary(**{"data.source_dir": "<script>alert(1)</script>",
                                      "data.anomalies": ["eval: feature 'label' <b>out of range</b>"]}))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;out of range&lt;/b&gt;" in page
+
+
+def test_hostile_text_anywhere_in_the_summary_stays_text():
+    """Whatever a summary holds (anomalies, hyperparameters, split names that
+    reach the charts, paths, run ids, digits), the page's elements are the template's
+    and svg.py's own: no script, no <img> outside the digit grids, no handler."""
+    summary = _summary(**{
+        "run_id": HOSTILE,
+        "data.anomalies": [f"eval: {HOSTILE}"],
+        "training.hyperparameters": {"epochs": HOSTILE, HOSTILE: 1},
+        "provenance.artifacts": {"model": HOSTILE},
+        "provenance.versions": {"tfx": HOSTILE},
+        "evaluation.models": {"candidate": HOSTILE, "baseline": HOSTILE},
+    })
+    summary["data"]["splits"][HOSTILE] = summary["data"]["splits"].pop("eval")  # legend of an SVG chart
+    summary["evaluation"]["thresholds"][0]["condition"] = HOSTILE
+    summary["samples"][0] = {"label": HOSTILE, "png": HOSTILE}  # a caption, alt text and src attribute
+    page = render.render(summary)
+
+    assert "<script" not in page
+    tags = _Tags(page)
+    assert "script" not in tags.tags and not any(a.startswith("on") for a in tags.attributes)
+    assert page.count("<img ") == 1 + 20  # the misclassified digit and the samples, nothing injected
+    escaped = "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+    assert page.count(escaped) >= 10  # title, anomaly, hyperparameter (name and value), paths, SVG legend...
+    assert re.search(r"<text [^>]*>" + re.escape(escaped) + "</text>", page)  # escaped inside the SVG too
+
+
+def _per_digit_svg(page):
+    return re.search(r'<section id="accuracy">.*?(<svg .*?</svg>)', page, re.S).group(1)
+
+
+def _bar_heights(chart):
+    return [float(h) for h in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', chart)]
+
+
+@pytest.mark.parametrize("values, marks, floor", [
+    ([0.985, 0.99, 0.995, 1.0], [], 0.98),
+    ([0.975, 0.99, 0.995], [], 0.96),
+    ([0.975, 0.99], [0.95], 0.9),  # a threshold line stays in view
+    ([0.975, 0.99], [0.3], 0.0),
+    ([0.86, 0.93], [], 0.8),
+    ([0.83, 0.93], [], 0.8),
+    ([0.7, 0.93], [], 0.0),  # a 70% digit beside 93% ones: no zoom, it would exaggerate the gap
+    ([0.4, 0.99], [], 0.0),  # low values: the honest axis from 0
+    ([None, 0.991], [None], 0.98),
+    ([], [], 0.0),
+])
+def test_axis_floor_follows_the_data(values, marks, floor):
+    assert svg.axis_floor(values, marks=marks) == pytest.approx(floor)
+
+
+def test_axis_floor_keeps_every_value_and_mark_visibly_above_it():
+    rng = random.Random(0)
+    for _ in range(500):
+        values = [rng.uniform(rng.choice([0.0, 0.5, 0.9, 0.97]), 1.0) for _ in range(10)]
+        mark = rng.choice([None, rng.uniform(0.0, 1.0)])
+        floor = svg.axis_floor(values, marks=[mark])
+        low = min(values + ([mark] if mark is not None else []))
+        assert floor == 0.0 or low - floor >= 0.1 * (1.0 - floor) - 1e-9
+        assert floor <= low
+
+
+def test_per_digit_chart_zooms_to_high_accuracies_and_says_so():
+    per_digit = [{"digit": d, "accuracy": 0.975 + d * 0.002, "example_count": 100.0,
+                  "baseline_accuracy": 0.97, "accuracy_change": 0.005} for d in range(10)]
+    chart = _per_digit_svg(render.render(_summary(**{"evaluation.per_digit": per_digit})))
+    assert "y axis starts at 96.0%, not 0" in chart
+    assert ">96.0%</text>" in chart and ">0.0%</text>" not in chart
+    heights = _bar_heights(chart)
+    assert len(heights) == 10 and heights == sorted(heights) and heights[-1] > 1.5 * heights[0]
+    # The 98% bar (the value threshold's bound) is drawn, with its legend.
+    assert 'stroke-dasharray="6 3"' in chart and "overall accuracy bar 98.0%" in chart
+
+
+def test_per_digit_chart_of_a_weak_model_starts_at_zero():
+    per_digit = [{"digit": d, "accuracy": 0.4 if d == 3 else 0.95, "example_count": 100.0,
+                  "baseline_accuracy": 0.97, "accuracy_change": -0.02} for d in range(10)]
+    chart = _per_digit_svg(render.render(_summary(**{"evaluation.per_digit": per_digit})))
+    assert "not 0" not in chart and ">0.0%</text>" in chart
+    heights = _bar_heights(chart)
+    assert heights[3] == pytest.approx(heights[0] * 0.4 / 0.95, rel=0.02)  # a 40% digit: a 40% bar
+
+
+def test_accuracy_curve_zooms_too():
+    history = [{"loss": 0.3, "accuracy": 0.94, "test_loss": 0.1, "test_accuracy": 0.97},
+               {"loss": 0.1, "accuracy": 0.975, "test_loss": 0.08, "test_accuracy": 0.98}]
+    page = render.render(_summary(**{"training.history": history}))
+    curves = re.search(r'<section id="training">.*?</section>', page, re.S).group(0)
+    assert "y axis starts at 90%, not 0" in curves
+    page = render.render(_summary())  # accuracies from 80%: from 0
+    curves = re.search(r'<section id="training">.*?</section>', page, re.S).group(0)
+    assert "not 0" not in curves and ">0%</text>" in curves
 
 
 @pytest.mark.parametrize("change, expected", [
