@@ -42,7 +42,10 @@ def _client_class():
 def _server_message(error) -> str:
     try:
         body = json.loads(error.body)
-        return body.get("message") or body.get("error") or error.body
+        # The API server's own errors carry `error_message` (kubeflow/pipelines
+        # 2.5.0, backend/src/apiserver/server/util.go:150-174); gRPC-gateway's
+        # carry `message` or `error`.
+        return body.get("error_message") or body.get("message") or body.get("error") or error.body
     except (TypeError, ValueError, AttributeError):
         return str(error.body or error.reason)
 
@@ -62,7 +65,9 @@ def _explain(step: str, where: str, error: Exception) -> Optional[DeployError]:
             )
         if not error.status:  # kfp_server_api's wrapping of SSL errors
             return DeployError(f"{step}: cannot reach Kubeflow Pipelines at {where}: {error.reason}")
-        if error.status == 400 and step.startswith("uploading"):
+        # An invalid spec is HTTP 500 from KFP 2.5.0's upload handler
+        # (backend/src/apiserver/server/pipeline_upload_server.go:88-164).
+        if error.status in (400, 500) and step.startswith("uploading"):
             return DeployError(
                 f"{step}: Kubeflow Pipelines at {where} rejected the pipeline spec: "
                 f"{_server_message(error)}"

@@ -9,9 +9,7 @@ Uploads and runs are judged as a KFP 2.5.0 backend judges them
 (tests/kfp_contract.py): an upload is refused for what template.New refuses
 (schema version, pipeline name, several specs, ...), a run for an executor the
 Argo compiler cannot run (a TFX `resolver`), each with the real server's HTTP
-status and body. `reject_uploads` is the older, simpler refusal (HTTP 400 and
-an `error` field), kept for the deploy tests that use it: the real server
-answers an invalid spec with HTTP 500 and `error_message` (see kfp_contract).
+status and body.
 """
 import dataclasses
 import email.parser
@@ -54,10 +52,9 @@ class Request:
 
 
 class FakeKfp:
-    def __init__(self, token: Optional[str] = None, refuse_with: int = 401, reject_uploads: bool = False):
+    def __init__(self, token: Optional[str] = None, refuse_with: int = 401):
         self.token = token  # None: no authentication
         self.refuse_with = refuse_with
-        self.reject_uploads = reject_uploads
         self.requests: List[Request] = []
         self.pipelines: Dict[str, str] = {}  # display name -> id
         self.versions: Dict[str, List[str]] = {}  # pipeline id -> version ids
@@ -91,8 +88,6 @@ class FakeKfp:
             found = [{"pipeline_id": self.pipelines[name], "display_name": name}] if name in self.pipelines else []
             return 200, {"pipelines": found, "total_size": len(found)}
         if route == ("POST", "/pipelines/upload"):
-            if self.reject_uploads:
-                return 400, {"error": "Failed to create a pipeline: invalid pipeline spec", "code": 3}
             documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), True)
             name = request.query["name"][0]
             pipeline_id = self.pipelines[name] = f"pipeline-{len(self.pipelines) + 1}"

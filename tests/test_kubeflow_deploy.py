@@ -11,6 +11,7 @@ import pytest
 from pipeline.kubeflow_deploy import DeployError, deploy
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, run_cli
 from tests.fake_kfp import FakeKfp
+from tests.test_kubeflow_backend_contract import SPEC_1729D50
 
 
 @pytest.mark.e2e
@@ -94,11 +95,13 @@ def test_an_unreachable_host_is_reported(kubeflow_compiled):
 
 
 def test_a_spec_the_server_rejects_is_reported(kubeflow_compiled):
-    cfg, spec_path, _ = kubeflow_compiled
-    with FakeKfp(reject_uploads=True) as kfp:
-        with pytest.raises(DeployError, match="uploading the pipeline: .* rejected the pipeline spec: "
-                                              "Failed to create a pipeline: invalid pipeline spec"):
-            deploy(cfg.replace(kfp_host=kfp.url), spec_path)
+    """The spec compiled before pipeline spec 2.1, refused in the server's words."""
+    cfg, _, _ = kubeflow_compiled
+    with FakeKfp() as kfp:
+        with pytest.raises(DeployError, match="uploading the pipeline: .* rejected the pipeline spec: .*"
+                                              "KFP only supports schema version 2.1.0, but the pipeline "
+                                              "spec has version 2.0.0"):
+            deploy(cfg.replace(kfp_host=kfp.url), str(SPEC_1729D50))
 
 
 def test_a_file_that_is_no_spec_is_caught_before_anything_is_sent(kubeflow_compiled, tmp_path):
