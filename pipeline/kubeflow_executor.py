@@ -12,7 +12,7 @@ reported failed by tensorflow-io's crash at interpreter exit.
 import sys
 import traceback
 
-from pipeline import object_store  # (the package selects Keras 2 first)
+from pipeline.process import object_store  # (the package selects Keras 2 first)
 
 
 def main() -> int:
