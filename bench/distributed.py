@@ -77,7 +77,7 @@ def _worker(strategy_name: str, global_batch: int, steps: int, repeats: int) -> 
 
 def _measure(strategy_name: str, num_workers: int, args) -> float:
     """Median steps per second of worker 0 (the workers run in lockstep)."""
-    from pipeline import workers
+    from pipeline.launch import workers
 
     command = [
         sys.executable, os.path.abspath(__file__), "--worker",

@@ -26,13 +26,13 @@ from typing import Dict, List, Optional
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, PROJECT_ROOT)
-from pipeline import console  # noqa: E402
+from pipeline.process import console  # noqa: E402
 
 console.quiet_before_tensorflow()  # this process reads TFMA's output: no noise
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 from pipeline import config as config_lib  # noqa: E402  (selects Keras 2 first)
-from pipeline import metadata  # noqa: E402
+from pipeline.inspection import metadata  # noqa: E402
 from trainer_module.task import SUMMARY_FILE  # noqa: E402
 
 # Everything but the Trainer: what the pipeline adds to training.

@@ -112,6 +112,6 @@ PROFILES = tuple(_PROFILES)
 
 def pipeline_args(cfg) -> List[str]:
     """The profile's arguments, the S3 endpoint's, then the explicit `beam_args`."""
-    from pipeline import object_store
+    from pipeline.process import object_store
 
     return _PROFILES[cfg.beam_profile](cfg) + object_store.beam_args(cfg) + list(cfg.beam_args)

@@ -14,7 +14,7 @@ import os
 import shlex
 from typing import Any, Dict, List, Mapping, Optional
 
-from components.mnist_example_gen.fs import is_remote  # (also part of this API)
+from components.fs import is_remote  # (also part of this API)
 from pipeline import beam_profiles
 from trainer_module.config import TrainConfig
 

@@ -13,7 +13,8 @@ that the KFP backend hands over untyped are typed first (pipeline/kfp_compat.py)
 import sys
 import traceback
 
-from pipeline import kfp_compat, object_store  # (the package selects Keras 2 first)
+from pipeline import kfp_compat
+from pipeline.process import object_store  # (the package selects Keras 2 first)
 
 
 def main() -> int:

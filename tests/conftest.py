@@ -72,7 +72,7 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
     """(config, PipelineSpec YAML path, Vertex PipelineJob JSON path), with a
     local directory standing in for the object store."""
     from pipeline import config as config_lib
-    from pipeline import kubeflow_runner
+    from pipeline.launch import kubeflow_compile as kubeflow_runner
 
     root = tmp_path_factory.mktemp("kubeflow")
     cfg = config_lib.from_env(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config as config_lib
-from pipeline import metadata
+from pipeline.inspection import metadata
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e

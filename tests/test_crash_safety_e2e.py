@@ -31,7 +31,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components import dir_lock
 from components.versioned_pusher import STAGING_PREFIX
 from pipeline import config as config_lib
-from pipeline import metadata
+from pipeline.inspection import metadata
 from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
 from trainer_module.export import SERVING_IMAGES, export_serving_model
 from trainer_module.model import build_model

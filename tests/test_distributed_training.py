@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from components.mnist_example_gen import executor as example_gen
 from pipeline import config as config_lib
-from pipeline import workers
+from pipeline.launch import workers
 from tests.conftest import PROJECT_ROOT, run_cli
 from trainer_module import export, task
 from trainer_module.model import build_model

@@ -12,7 +12,8 @@ import yaml
 from kfp import components
 
 from pipeline import config as config_lib
-from pipeline import dag, kubeflow_runner
+from pipeline import dag
+from pipeline.launch import kubeflow_compile as kubeflow_runner
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET
 
 

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from pipeline.kubeflow_deploy import DeployError, deploy
+from pipeline.launch.kubeflow_deploy import DeployError, deploy
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, run_cli
 from tests.fake_kfp import FakeKfp
 from tests.test_kubeflow_backend_contract import SPEC_1729D50

@@ -18,7 +18,7 @@ import yaml
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import encoding
-from pipeline import kubeflow_runner
+from pipeline.launch import kubeflow_compile as kubeflow_runner
 from tests.conftest import KUBEFLOW_SUBSET
 
 pytestmark = pytest.mark.e2e

@@ -23,7 +23,8 @@ from kfp import components
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import config as config_lib
-from pipeline import kubeflow_runner, object_store
+from pipeline.launch import kubeflow_compile as kubeflow_runner
+from pipeline.process import object_store
 from tests.conftest import (  # the S3 server and its data are shared with test_kubeflow_driver_e2e.py
     BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, SECRETS, run_cli,
 )
@@ -256,8 +257,8 @@ def test_tensorflow_io_registers_s3_for_tf_io_gfile(s3, s3_endpoint, s3_mnist):
     after it (tensorflow-io 0.37.1 alone would abort with 134 at exit)."""
     code = (
         "import sys, tensorflow as tf\n"
-        "from pipeline import object_store\n"
-        "from components.mnist_example_gen import fs\n"
+        "from pipeline.process import object_store\n"
+        "from components import fs\n"
         "fs.register_filesystems()\n"
         "assert 's3' in tf.io.gfile.get_registered_schemes()\n"
         "print(len(fs.open_file(sys.argv[1], 'rb').read()))\n"

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline import config as config_lib
-from pipeline import metadata
+from pipeline.inspection import metadata
 from tests.conftest import run_cli
 from trainer_module.export import SERVING_IMAGES
 from trainer_module.task import SUMMARY_FILE

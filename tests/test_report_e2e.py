@@ -21,7 +21,8 @@ from nbclient import NotebookClient
 
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE
 from pipeline import config as config_lib
-from pipeline import local_runner, metadata
+from pipeline.launch import local as local_runner
+from pipeline.inspection import metadata
 from tests import chromium
 from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
 from tests.synthetic_digits import make_digits

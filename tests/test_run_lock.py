@@ -51,7 +51,7 @@ def test_a_second_run_is_refused_at_once_naming_the_first(holder, mnist_dir):
 
 def test_the_tfx_cli_path_is_refused_too(holder, mnist_dir):
     """`tfx run create` runs pipeline/local_runner.py, which takes the lock itself."""
-    from pipeline import local_runner
+    from pipeline.launch import local as local_runner
 
     out, process = holder
     cfg = config_lib.from_env({}, output_dir=str(out), mnist_dir=str(mnist_dir))

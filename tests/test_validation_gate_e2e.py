@@ -5,7 +5,7 @@
 import pytest
 
 from pipeline import config as config_lib
-from pipeline import metadata
+from pipeline.inspection import metadata
 from tests.conftest import run_cli, write_mnist_dir
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,8 @@ from typing import Optional
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
-from components.mnist_example_gen import executor, fs, source
+from components import fs
+from components.mnist_example_gen import executor, source
 
 
 class MnistExampleGenSpec(component_spec.ComponentSpec):

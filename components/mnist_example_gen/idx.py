@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from components.mnist_example_gen import fs
+from components import fs
 from components.errors import MnistDataError
 
 _UBYTE = 0x08

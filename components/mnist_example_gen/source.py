@@ -15,7 +15,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from components import dir_lock
-from components.mnist_example_gen import fs, idx
+from components import fs
+from components.mnist_example_gen import idx
 from components.errors import MnistDataError, MnistUnavailableError
 from trainer_module.features import IMAGE_SHAPE
 

@@ -24,9 +24,9 @@ from typing import List, Optional
 
 from components.errors import USER_ERRORS
 from pipeline import config as config_lib
-from pipeline import console
-from pipeline.kubeflow_deploy import DeployError
-from pipeline.workers import WorkerFailed
+from pipeline.process import console
+from pipeline.launch.kubeflow_deploy import DeployError
+from pipeline.launch.workers import WorkerFailed
 
 # Errors a user can fix from the message alone (ValueError: a bad setting)
 # are printed without a traceback.
@@ -62,7 +62,7 @@ def _add_config_options(
 
 def _print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
     from components.evaluation_report import HTML_FILE
-    from pipeline import metadata
+    from pipeline.inspection import metadata
 
     store = metadata.open_store(cfg.metadata_path)
     run = metadata.runs(store, cfg.pipeline_name)[-1]
@@ -108,7 +108,7 @@ def _log_path(directory: str, kind: str) -> str:
 
 def _resume_point(cfg: config_lib.PipelineConfig):
     """(failed nodes, run id) of the latest run, for a partial re-run."""
-    from pipeline import metadata
+    from pipeline.inspection import metadata
 
     metadata.close_interrupted(cfg.metadata_path, cfg.pipeline_name)  # a killed run failed too
     store = metadata.open_store(cfg.metadata_path)
@@ -122,7 +122,7 @@ def _resume_point(cfg: config_lib.PipelineConfig):
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from pipeline import runs
+    from pipeline.inspection import runs
 
     cfg = _config(args)
     if args.runs_command == "list":
@@ -136,21 +136,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from pipeline import lineage
+    from pipeline.inspection import lineage
 
     print("\n".join(lineage.lineage(_config(args), args.model)))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from pipeline import predict
+    from pipeline.inspection import predict
 
     print("\n".join(predict.predict(_config(args), args.images)))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline import report
+    from pipeline.inspection import report
 
     lines, status = report.report(_config(args), args.run)
     print("\n".join(lines))
@@ -198,7 +198,7 @@ def _run(args: argparse.Namespace, cfg: config_lib.PipelineConfig) -> int:
     from_nodes, base_run_id = _resume_point(cfg) if args.resume else (None, None)
 
     def run():
-        from pipeline import local_runner  # loads TensorFlow: its noise goes to the log
+        from pipeline.launch import local as local_runner  # loads TensorFlow: its noise goes to the log
 
         local_runner.run(cfg, from_nodes=from_nodes, base_run_id=base_run_id)
 
@@ -208,7 +208,7 @@ def _run(args: argparse.Namespace, cfg: config_lib.PipelineConfig) -> int:
 
 
 def _compile(args: argparse.Namespace, cfg: config_lib.PipelineConfig) -> str:
-    from pipeline import kubeflow_runner
+    from pipeline.launch import kubeflow_compile as kubeflow_runner
 
     # Checked first: compiling loads TensorFlow and builds a wheel (~30 s).
     kubeflow_runner.check(cfg)
@@ -234,7 +234,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from pipeline import kubeflow_deploy
+    from pipeline.launch import kubeflow_deploy
 
     cfg = _config(args)
     package_path = _compile(args, cfg)
@@ -247,7 +247,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_workers(args: argparse.Namespace) -> int:
-    from pipeline import workers
+    from pipeline.launch import workers
 
     cfg = _config(args)
     examples = args.examples or workers.latest_examples_uri(cfg)
@@ -396,7 +396,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def console_main() -> None:
     """The `mnist-tfx` command and `python -m pipeline`."""
-    from pipeline import object_store
+    from pipeline.process import object_store
 
     try:
         status = main()

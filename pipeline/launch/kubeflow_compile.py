@@ -29,7 +29,7 @@ if __name__ == "__main__" and __package__ in (None, ""):
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
-from pipeline import object_store  # noqa: E402
+from pipeline.process import object_store  # noqa: E402
 
 # KFP 2 (and Vertex) accept only these pipeline names.
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")

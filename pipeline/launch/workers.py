@@ -58,7 +58,7 @@ def latest_examples_uri(cfg: PipelineConfig) -> str:
     """The newest Examples artifact recorded under the output directory."""
     from ml_metadata.proto import metadata_store_pb2
 
-    from pipeline import metadata
+    from pipeline.inspection import metadata
 
     if not os.path.exists(cfg.metadata_path):
         raise ValueError(

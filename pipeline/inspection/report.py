@@ -12,7 +12,7 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from components.evaluation_report import SUMMARY_FILE, render
-from pipeline import explain, metadata
+from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
 
 EXIT_BLESSED, EXIT_NOT_BLESSED, EXIT_NOT_EVALUATED = 0, 1, 2

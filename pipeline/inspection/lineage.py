@@ -2,7 +2,7 @@
 import os
 from typing import List
 
-from pipeline import explain, metadata
+from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
 
 

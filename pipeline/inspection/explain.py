@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import ml_metadata as mlmd
 
-from pipeline import metadata
+from pipeline.inspection import metadata
 
 _MODULE_KEY = "module_path"
 _WHEEL_HASH = re.compile(r"\+([0-9a-f]{64})")

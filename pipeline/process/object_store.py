@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Dict, Iterable, List, Optional
 
-from components.mnist_example_gen.fs import filesystems_registered, register_filesystems
+from components.fs import filesystems_registered, register_filesystems
 
 SCHEME = "s3://"
 # Beam arguments that would put credentials into a compiled spec.

@@ -4,7 +4,7 @@ import json
 import os
 from typing import Dict, List, Optional
 
-from pipeline import explain, metadata
+from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
 
 

@@ -26,13 +26,13 @@ if __name__ == "__main__" and __package__ in (None, ""):
 from components import dir_lock  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
 from pipeline import dag  # noqa: E402
-from pipeline import object_store  # noqa: E402
+from pipeline.process import object_store  # noqa: E402
 
 
 def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
     """Closes the executions a killed run left open and deletes their
     half-written outputs, as TFX does for an execution that fails."""
-    from pipeline import metadata
+    from pipeline.inspection import metadata
 
     for node in metadata.close_interrupted(config.metadata_path, config.pipeline_name):
         # TFX's layout (tfx/orchestration/portable/outputs_utils.py):
@@ -78,7 +78,7 @@ def run(
                 run_options=run_options,
             )
         except Exception as error:
-            from pipeline import metadata
+            from pipeline.inspection import metadata
 
             metadata.record_failure(config.metadata_path, config.pipeline_name, error)
             raise
