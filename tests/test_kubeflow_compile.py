@@ -83,8 +83,8 @@ def test_every_executor_runs_the_configured_image(spec):
     assert len(containers) == 10
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
-        # TFX's executor entry point, with s3:// registered (pipeline/kubeflow_executor.py).
-        assert container["command"] == ["python", "-m", "pipeline.kubeflow_executor"]
+        # TFX's executor entry point, with s3:// registered (pipeline/launch/kubeflow_task.py).
+        assert container["command"] == ["python", "-m", "pipeline.launch.kubeflow_task"]
         assert "env" not in container  # no S3 endpoint configured
 
 

@@ -33,8 +33,8 @@ from pipeline.process import object_store  # noqa: E402
 
 # KFP 2 (and Vertex) accept only these pipeline names.
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
-# Every task's container command (pipeline/kubeflow_executor.py).
-COMMAND = ["python", "-m", "pipeline.kubeflow_executor"]
+# Every task's container command (pipeline/launch/kubeflow_task.py).
+COMMAND = ["python", "-m", "pipeline.launch.kubeflow_task"]
 UNCACHED_TASKS = ("LatestBlessedModel",)
 
 

@@ -1,6 +1,6 @@
 """The command of every Kubeflow task: TFX's executor entry point, s3:// included.
 
-    python -m pipeline.kubeflow_executor ARGS   (what the compiled spec runs)
+    python -m pipeline.launch.kubeflow_task ARGS   (what the compiled spec runs)
 
 is `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
 ARGS` with tensorflow-io's filesystems registered first, so that tf.io.gfile
