@@ -237,7 +237,7 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
     """The compiled EvaluationReporter task, run by TFX's Kubeflow entry point
     (in this process, on the local run's artifacts): the `system.HTML` output
     is the page itself at the URI KFP gave, with a display name."""
-    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
+    from pipeline.process import compat
 
     cfg, ids = runs
     _, spec_path, _ = kubeflow_compiled
@@ -264,7 +264,8 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
         "outputs": {"artifacts": outputs, "outputFile": str(output_file)},
     }
     args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]
-    kubeflow_v2_run_executor.main(kubeflow_v2_run_executor._parse_flags(args))
+    main, parse_flags = compat.kubeflow_v2_executor()
+    main(parse_flags(args))
 
     written = json.loads(output_file.read_text())["artifacts"]
     [html] = written["html"]["artifacts"]

@@ -35,24 +35,11 @@ def active_keras() -> str:
 
 
 def keep_autograph_out_of_keras() -> None:
-    """Tells AutoGraph to leave Keras 2's own code alone, as TF means it to.
+    """Tells AutoGraph to leave Keras 2's own code alone (a private TensorFlow
+    API: pipeline/process/compat.py)."""
+    from pipeline.process import compat
 
-    AutoGraph skips the `keras` package, but TF 2.16 does not know Keras 2's
-    new name, `tf_keras`. So every @tf.function that called the model
-    converted hundreds of Keras functions from their source: measured here,
-    10.9 s of CPU at the train step's first call, and 7 s more in the
-    SavedModel export. Keras' code still runs in the graph, unconverted, as
-    it did when Keras 2 was `keras`.
-    """
-    from tensorflow.python.autograph.core import config, config_lib
-
-    if not any(
-        isinstance(rule, config_lib.DoNotConvert) and rule.matches(EXPECTED)
-        for rule in config.CONVERSION_RULES
-    ):
-        config.CONVERSION_RULES = (config_lib.DoNotConvert(EXPECTED),) + tuple(
-            config.CONVERSION_RULES
-        )
+    compat.keep_autograph_out_of_tf_keras(EXPECTED)
 
 
 def require() -> str:

@@ -18,10 +18,12 @@ from pipeline.process import object_store  # (the package selects Keras 2 first)
 def main() -> int:
     object_store.register_filesystems()
     from absl import app
-    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as entry
 
+    from pipeline.process import compat
+
+    main, parse_flags = compat.kubeflow_v2_executor()
     try:
-        app.run(entry.main, flags_parser=entry._parse_flags)
+        app.run(main, flags_parser=parse_flags)
         return 0  # app.run always exits; not reached
     except SystemExit as done:
         code = done.code
