@@ -13,6 +13,7 @@ from apache_beam.options import pipeline_options as beam_options
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from tests.conftest import run_data_components
 
 
@@ -130,12 +131,12 @@ def test_dataflow_profile_passes_dataflows_own_validation():
 )
 def test_missing_settings_are_named(settings, message):
     cfg = config_lib.from_env({}, **settings)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         cfg.beam_pipeline_args()
 
 
 def test_unknown_profile_is_refused():
-    with pytest.raises(ValueError, match="beam_profile must be one of"):
+    with pytest.raises(UserError, match="beam_profile must be one of"):
         config_lib.from_env({"MNIST_TFX_BEAM_PROFILE": "yarn"})
 
 

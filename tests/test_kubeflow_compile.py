@@ -12,6 +12,7 @@ import yaml
 from kfp import components
 
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from pipeline import dag
 from pipeline.launch import kubeflow_compile as kubeflow_runner
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET
@@ -149,7 +150,7 @@ def test_evaluation_report_is_an_html_artifact_the_kfp_ui_displays(spec):
     ],
 )
 def test_settings_kubeflow_cannot_run_are_refused(overrides, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         kubeflow_runner.check(config_lib.from_env({}, **overrides))
 
 

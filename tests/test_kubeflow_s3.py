@@ -25,6 +25,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import source
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from pipeline.launch import kubeflow_compile as kubeflow_runner
 from pipeline.process import object_store
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, PROJECT_ROOT, run_cli, write_mnist_dir
@@ -264,7 +265,7 @@ def test_credentials_in_beam_args_are_refused():
     cfg = config_lib.from_env(
         {}, image=KUBEFLOW_IMAGE, beam_args=["--s3_access_key_id=AKIA", "--s3_secret_access_key=x"]
     )
-    with pytest.raises(ValueError, match="--s3_access_key_id, --s3_secret_access_key .* compiled spec"):
+    with pytest.raises(UserError, match="--s3_access_key_id, --s3_secret_access_key .* compiled spec"):
         kubeflow_runner.check(cfg)
 
 

@@ -22,15 +22,9 @@ import time
 import traceback
 from typing import List, Optional
 
-from components.errors import USER_ERRORS
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from pipeline.process import console
-from pipeline.launch.kubeflow_deploy import DeployError
-from pipeline.launch.workers import WorkerFailed
-
-# Errors a user can fix from the message alone (ValueError: a bad setting)
-# are printed without a traceback.
-_USER_ERRORS = USER_ERRORS + (DeployError, WorkerFailed, ValueError)
 
 
 def _add_config_options(
@@ -116,7 +110,7 @@ def _resume_point(cfg: config_lib.PipelineConfig):
     nodes = metadata.executions(store, latest)
     failed = [node_id for node_id, node in nodes.items() if node.state == "failed"]
     if not failed:
-        raise ValueError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
+        raise UserError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
     print(f"  resuming run {latest.name} from {', '.join(failed)}", flush=True)
     return failed, latest.name
 
@@ -387,7 +381,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         console.quiet_before_tensorflow()
     try:
         return args.func(args)
-    except _USER_ERRORS as e:
+    except UserError as e:
         if args.verbose:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

@@ -29,6 +29,7 @@ if __name__ == "__main__" and __package__ in (None, ""):
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
+from pipeline.errors import ConfigError, UserError  # noqa: E402
 from pipeline.process import object_store  # noqa: E402
 
 # KFP 2 (and Vertex) accept only these pipeline names.
@@ -58,13 +59,13 @@ def trainer_resources(config: config_lib.PipelineConfig):
 def check(config: config_lib.PipelineConfig) -> None:
     """Fails before compiling on settings the cluster could not run."""
     if not config.image:
-        raise ValueError(
+        raise ConfigError(
             "no container image for the Kubeflow tasks: build and push the "
             "Dockerfile's image, then pass --image REGISTRY/mnist-tfx:TAG "
             "(or set MNIST_TFX_IMAGE)"
         )
     if not PIPELINE_NAME.fullmatch(config.pipeline_name):
-        raise ValueError(
+        raise ConfigError(
             f"pipeline name {config.pipeline_name!r}: Kubeflow Pipelines takes "
             "lowercase letters, digits and dashes only"
         )
@@ -146,9 +147,9 @@ def compile_pipeline(
     check(config)
     package_path = package_path or default_package_path(config)
     if not package_path.endswith((".yaml", ".yml")):
-        raise ValueError(f"{package_path}: the PipelineSpec file must end in .yaml")
+        raise UserError(f"{package_path}: the PipelineSpec file must end in .yaml")
     if vertex_job_path and not vertex_job_path.endswith(".json"):
-        raise ValueError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
+        raise UserError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
     # The Trainer's wheel is staged under the pipeline root from here: through
     # S3_ENDPOINT when it is set (a port-forward), else the pods' endpoint.
     object_store.configure_process(config, keep_environment=True)

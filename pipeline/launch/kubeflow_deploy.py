@@ -12,10 +12,11 @@ import time
 from typing import Optional
 
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from pipeline.process import compat
 
 
-class DeployError(RuntimeError):
+class DeployError(UserError, RuntimeError):
     """Kubeflow Pipelines could not be reached, refused us, or refused the spec."""
 
 

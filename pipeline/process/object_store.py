@@ -22,6 +22,7 @@ import sys
 from typing import Dict, Iterable, List, Optional
 
 from components.fs import filesystems_registered, register_filesystems
+from pipeline.errors import ConfigError
 
 SCHEME = "s3://"
 # Beam arguments that would put credentials into a compiled spec.
@@ -87,7 +88,7 @@ def check_no_credentials(cfg) -> None:
     """Refuses Beam arguments that would write S3 credentials into a spec."""
     found = [a.split("=", 1)[0] for a in cfg.beam_args if a.startswith(CREDENTIAL_ARGS)]
     if found:
-        raise ValueError(
+        raise ConfigError(
             f"{', '.join(found)} in the Beam arguments would be written into the "
             "compiled spec: give the tasks their S3 credentials from a Kubernetes "
             "secret instead (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; see the README)"
