@@ -16,7 +16,7 @@ import glob
 import os
 import shutil
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 if __name__ == "__main__" and __package__ in (None, ""):
     # Run as a script (by the tfx CLI): this file's directory is first on
@@ -26,6 +26,7 @@ if __name__ == "__main__" and __package__ in (None, ""):
 from components import dir_lock  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
 from pipeline import dag  # noqa: E402
+from pipeline.errors import UserError  # noqa: E402
 from pipeline.process import object_store  # noqa: E402
 
 
@@ -44,6 +45,20 @@ def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
             os.path.join(node_dir, ".system", "executor_execution", execution_id)
         ]:
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def resume_point(config: config_lib.PipelineConfig) -> Tuple[List[str], str]:
+    """(failed nodes, run id) of the latest run, for a partial re-run."""
+    from pipeline.inspection import metadata
+
+    metadata.close_interrupted(config.metadata_path, config.pipeline_name)  # a killed run failed too
+    store = metadata.open_store(config.metadata_path)
+    latest = metadata.find_run(store, config.pipeline_name, "latest")
+    nodes = metadata.executions(store, latest)
+    failed = [node_id for node_id, node in nodes.items() if node.state == "failed"]
+    if not failed:
+        raise UserError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
+    return failed, latest.name
 
 
 def run(
