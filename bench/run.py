@@ -24,16 +24,11 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PROJECT_ROOT)
-from pipeline.process import console  # noqa: E402
+from pipeline import config as config_lib
+from pipeline.inspection import metadata
+from pipeline.process import boundary
 
-console.quiet_before_tensorflow()  # this process reads TFMA's output: no noise
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
-
-from pipeline import config as config_lib  # noqa: E402  (selects Keras 2 first)
-from pipeline.inspection import metadata  # noqa: E402
-from trainer_module.task import SUMMARY_FILE  # noqa: E402
+PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
 TRAINER = "Trainer"
@@ -95,6 +90,8 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     summary = metadata.summarize(store, run)
     result["accuracy"] = summary.accuracy
     result["blessed"] = summary.blessed
+    from trainer_module.task import SUMMARY_FILE  # loads TensorFlow
+
     trainer = nodes[TRAINER]
     with open(os.path.join(trainer.outputs["model_run"][0].uri, SUMMARY_FILE)) as f:
         history = json.load(f)["history"]
@@ -222,4 +219,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # Quiet: this process reads TFMA's output, and only the results should show.
+    boundary.run_entry(main, quiet=True)

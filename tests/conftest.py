@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
-import pipeline  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
 from components.mnist_example_gen import idx, source
+from pipeline.process import boundary
 from tests.synthetic_digits import make_digits
+
+# What every entry point does first (Keras 2, the version guard), before any test imports TensorFlow.
+boundary.prepare()
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "mnist"

@@ -314,12 +314,12 @@ def test_tensorflow_io_registers_s3_for_tf_io_gfile(s3, s3_endpoint, s3_mnist):
     after it (tensorflow-io 0.37.1 alone would abort with 134 at exit)."""
     code = (
         "import sys, tensorflow as tf\n"
-        "from pipeline.process import object_store\n"
+        "from pipeline.process import boundary\n"
         "from components import fs\n"
         "fs.register_filesystems()\n"
         "assert 's3' in tf.io.gfile.get_registered_schemes()\n"
         "print(len(fs.open_file(sys.argv[1], 'rb').read()))\n"
-        "object_store.exit_process(0)\n"
+        "boundary.exit_process(0)\n"
     )
     key = "mnist/t10k-labels-idx1-ubyte.gz"
     result = subprocess.run(

@@ -13,13 +13,11 @@ Every option overrides one field of the pipeline configuration; unset options
 leave the environment's value or the default.
 """
 import argparse
-import sys
-import traceback
 from typing import List, Optional
 
 from pipeline.cli import inspection, kubeflow, run, workers
 from pipeline.errors import UserError
-from pipeline.process import console
+from pipeline.process import boundary, console
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,28 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Runs one command; its exit status. A UserError is one line, `error: ...`;
+    anything else propagates, to be reported with its traceback."""
     args = build_parser().parse_args(argv)
     if not args.verbose:
         console.quiet_before_tensorflow()
     try:
         return args.func(args)
     except UserError as e:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
+        boundary.print_user_error(e, verbose=args.verbose)
         return getattr(args, "error_status", 1)
 
 
 def console_main() -> None:
     """The `mnist-tfx` command and `python -m pipeline`."""
-    from pipeline.process import object_store
-
-    try:
-        status = main()
-    except Exception:  # reported here, so the status is 1, not tensorflow-io's abort at exit
-        traceback.print_exc()
-        status = 1
-    sys.exit(object_store.exit_process(status))
+    boundary.run_entry(main)
 
 
 if __name__ == "__main__":

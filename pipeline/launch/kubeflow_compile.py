@@ -9,28 +9,22 @@ and configuration object as the local runner into:
 Every task runs `config.image` (see Dockerfile), which holds the project under
 `config.image_project_root`, with the command `COMMAND` (TFX's executor entry
 point, with s3:// registered) and, for an S3-compatible store, the endpoint's
-environment (pipeline/object_store.py). Compiling also builds the Trainer module's wheel
+environment (pipeline/process/object_store.py). Compiling also builds the Trainer module's wheel
 and stages it under the pipeline root, so the compiling machine needs write
 access to `config.output_dir` (e.g. gs://bucket/mnist-tfx).
 
-This file is also a pipeline file for the tfx CLI (always pass --engine):
-
-    MNIST_TFX_IMAGE=... MNIST_TFX_OUTPUT_DIR=gs://... \\
-      tfx pipeline compile --engine=vertex --pipeline_path="$PWD/pipeline/kubeflow_runner.py"
+`python -m pipeline compile` (pipeline/cli/kubeflow.py) and the tfx CLI's
+runner file (pipeline/kubeflow_runner.py) both compile through
+`compile_pipeline`.
 """
 import itertools
 import os
 import re
-import sys
 from typing import Dict, List, Optional
 
-if __name__ == "__main__" and __package__ in (None, ""):
-    # Run as a script (by the tfx CLI): see local_runner.py.
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
-from pipeline.errors import ConfigError, UserError  # noqa: E402
-from pipeline.process import object_store  # noqa: E402
+from pipeline import config as config_lib
+from pipeline.errors import ConfigError, UserError
+from pipeline.process import object_store
 
 # KFP 2 (and Vertex) accept only these pipeline names.
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -172,8 +166,3 @@ def compile_pipeline(
         written.append(path)
     _finish_spec(written[0], vertex_job_path and written[-1], config)
     return written
-
-
-if __name__ == "__main__":
-    compile_pipeline(config_lib.from_env())
-    object_store.end_script(__file__)
