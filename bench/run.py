@@ -25,13 +25,14 @@ import time
 from typing import Dict, List, Optional
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from pipeline.process import boundary
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
-TRAINER = "Trainer"
+TRAINER = dag.TRAINER
 
 
 def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, float]:
@@ -93,9 +94,9 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     from trainer_module.task import SUMMARY_FILE  # loads TensorFlow
 
     trainer = nodes[TRAINER]
-    with open(os.path.join(trainer.outputs["model_run"][0].uri, SUMMARY_FILE)) as f:
+    with open(os.path.join(trainer.outputs[dag.MODEL_RUN_KEY][0].uri, SUMMARY_FILE)) as f:
         history = json.load(f)["history"]
-    counts = metadata.custom_value(trainer.inputs["examples"][0], "example_counts")
+    counts = metadata.custom_value(trainer.inputs[dag.EXAMPLES_KEY][0], "example_counts")
     train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]
     epoch_seconds = [epoch["train_seconds"] for epoch in history]
     result["images_per_second"] = train_images * len(history) / sum(epoch_seconds)

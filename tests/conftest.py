@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from components.mnist_example_gen import idx, source
+from pipeline import dag
 from pipeline.process import boundary
 from tests.synthetic_digits import make_digits
 
@@ -128,7 +129,7 @@ def run_data_components(cfg):
         )
     )
     found = {}
-    for node, key in (("MnistExampleGen", "examples"), ("StatisticsGen", "statistics")):
+    for node, key in ((dag.EXAMPLE_GEN, "examples"), (dag.STATISTICS_GEN, "statistics")):
         base = os.path.join(cfg.pipeline_root, node, key)
         [execution] = os.listdir(base)  # one execution, so one output directory
         found[node] = os.path.join(base, execution)

@@ -67,9 +67,9 @@ def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, sp
     # One difference, by design: KFP compiles only TFX's stock resolver
     # strategies, so there the baseline resolver does not take the Trainer's
     # model in order to leave it out (components/baseline_resolver.py).
-    assert local_edges - spec_edges == {("Trainer", "latest_blessed_model_resolver")}
+    assert local_edges - spec_edges == {(dag.TRAINER, dag.BASELINE_RESOLVER)}
     assert spec_edges <= local_edges
-    assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
+    assert (dag.VALIDATION_GATE, dag.TRAINER) in spec_edges  # the gate's control edge survives
 
 
 def test_every_executor_runs_the_configured_image(spec):
@@ -94,14 +94,14 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
     def param(task, name):
         return tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constantValue"]
 
-    assert param("MnistExampleGen", "mnist_dir") == {"stringValue": cfg.mnist_dir}
-    assert param("MnistExampleGen", "max_examples_per_split") == {"intValue": str(KUBEFLOW_SUBSET)}
+    assert param(dag.EXAMPLE_GEN, "mnist_dir") == {"stringValue": cfg.mnist_dir}
+    assert param(dag.EXAMPLE_GEN, "max_examples_per_split") == {"intValue": str(KUBEFLOW_SUBSET)}
     # Read inside the container, so the image's copy of the project.
-    assert param("ImportSchemaGen", "schema_file") == {
+    assert param(dag.SCHEMA_GEN, "schema_file") == {
         "stringValue": os.path.join(config_lib.IMAGE_PROJECT_ROOT, "schemas", "schema.pbtxt")
     }
-    assert json.loads(param("Trainer", "custom_config")["stringValue"])["epochs"] == cfg.train.epochs
-    push = json.loads(param("Pusher", "push_destination")["stringValue"])
+    assert json.loads(param(dag.TRAINER, "custom_config")["stringValue"])["epochs"] == cfg.train.epochs
+    push = json.loads(param(dag.PUSHER, "push_destination")["stringValue"])
     assert push["filesystem"]["base_directory"] == cfg.serving_dir
     trainer = spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"]
     assert trainer["resources"] == {"cpuLimit": 2.0, "memoryLimit": 6.0}
@@ -113,7 +113,7 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
 
 def test_trainer_module_wheel_is_staged_under_the_pipeline_root(kubeflow_compiled, spec):
     cfg, _, _ = kubeflow_compiled
-    params = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+    params = spec["root"]["dag"]["tasks"][dag.TRAINER]["inputs"]["parameters"]
     module_path = params["module_path"]["runtimeValue"]["constantValue"]["stringValue"]
     module, wheel = module_path.split("@")
     assert module == "task"
@@ -134,7 +134,7 @@ def test_vertex_job_wraps_the_same_spec(kubeflow_compiled, spec):
 def test_evaluation_report_is_an_html_artifact_the_kfp_ui_displays(spec):
     """The KFP UI renders artifacts whose ML Metadata type is `system.HTML`;
     KFP names the type after the schema title of the task's output."""
-    component = spec["components"][spec["root"]["dag"]["tasks"]["EvaluationReporter"]["componentRef"]["name"]]
+    component = spec["components"][spec["root"]["dag"]["tasks"][dag.EVALUATION_REPORTER]["componentRef"]["name"]]
     titles = {
         key: yaml.safe_load(output["artifactType"]["instanceSchema"])["title"]
         for key, output in component["outputDefinitions"]["artifacts"].items()

@@ -25,6 +25,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import source
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.errors import UserError
 from pipeline.launch import kubeflow_compile as kubeflow_runner
 from pipeline.process import object_store
@@ -181,7 +182,7 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
 
 @pytest.mark.e2e
 def test_compile_stages_the_trainer_wheel_on_s3(s3, spec):
-    params = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+    params = spec["root"]["dag"]["tasks"][dag.TRAINER]["inputs"]["parameters"]
     wheel = params["module_path"]["runtimeValue"]["constantValue"]["stringValue"].split("@")[1]
     assert wheel.startswith(f"s3://{BUCKET}/out/pipeline_root/_wheels/") and wheel.endswith(".whl")
     assert _key(wheel) in _keys(s3, "out/pipeline_root/_wheels/")
@@ -194,10 +195,10 @@ def s3_task_outputs(spec, s3_compiled, pod_env, tmp_path_factory):
     cfg, _ = s3_compiled
     work_dir = tmp_path_factory.mktemp("kfp_s3_tasks")
     root = posixpath.join(cfg.pipeline_root, "run-1")
-    ingestion = run_task(spec, "MnistExampleGen", work_dir, output_root=root, env=pod_env["MnistExampleGen"])
+    ingestion = run_task(spec, dag.EXAMPLE_GEN, work_dir, output_root=root, env=pod_env[dag.EXAMPLE_GEN])
     [examples] = ingestion["artifacts"]["examples"]["artifacts"]
     statistics = run_task(
-        spec, "StatisticsGen", work_dir, {"examples": examples}, output_root=root, env=pod_env["StatisticsGen"]
+        spec, dag.STATISTICS_GEN, work_dir, {"examples": examples}, output_root=root, env=pod_env[dag.STATISTICS_GEN]
     )
     [stats] = statistics["artifacts"]["statistics"]["artifacts"]
     return examples, stats
@@ -213,12 +214,12 @@ def test_trainer_task_trains_from_s3_and_writes_its_model_there(
     examples, _ = s3_task_outputs
     root = posixpath.join(cfg.pipeline_root, "run-1")
     # ImportSchemaGen's output, as that task leaves it (it only copies the file).
-    schema_uri = posixpath.join(root, "ImportSchemaGen", "schema")
+    schema_uri = posixpath.join(root, dag.SCHEMA_GEN, "schema")
     s3.upload_file(str(PROJECT_ROOT / "schemas" / "schema.pbtxt"), BUCKET, f"{_key(schema_uri)}/schema.pbtxt")
     schema = {"name": "ImportSchemaGen-schema", "uri": schema_uri, "metadata": {}}
     output = run_task(
-        spec, "Trainer", tmp_path, {"examples": examples, "schema": schema},
-        output_root=root, env=pod_env["Trainer"],
+        spec, dag.TRAINER, tmp_path, {"examples": examples, "schema": schema},
+        output_root=root, env=pod_env[dag.TRAINER],
     )
     [model] = output["artifacts"]["model"]["artifacts"]
     [model_run] = output["artifacts"]["model_run"]["artifacts"]
@@ -236,7 +237,7 @@ def test_ingestion_task_reads_s3_data_and_writes_the_local_runs_examples_to_s3(
     examples, _ = s3_task_outputs
     assert examples["uri"].startswith(f"s3://{BUCKET}/out/pipeline_root/run-1/MnistExampleGen/")
     assert examples["metadata"]["example_counts"] == {s: KUBEFLOW_SUBSET for s in SPLITS}
-    local_dir = Path(local_outputs["MnistExampleGen"])
+    local_dir = Path(local_outputs[dag.EXAMPLE_GEN])
     for split in SPLITS:
         local_files = sorted((local_dir / f"Split-{split}").iterdir())
         keys = sorted(_keys(s3, f"{_key(examples['uri'])}/Split-{split}/"))
@@ -255,7 +256,7 @@ def test_statistics_task_writes_the_local_runs_statistics_to_s3(s3, s3_task_outp
         from_s3.ParseFromString(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
         local = statistics_pb2.DatasetFeatureStatisticsList()
         local.ParseFromString(
-            (Path(local_outputs["StatisticsGen"]) / f"Split-{split}" / "FeatureStats.pb").read_bytes()
+            (Path(local_outputs[dag.STATISTICS_GEN]) / f"Split-{split}" / "FeatureStats.pb").read_bytes()
         )
         assert from_s3.datasets[0].num_examples == KUBEFLOW_SUBSET
         assert from_s3 == local

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import run_cli
 from trainer_module.export import SERVING_IMAGES
@@ -24,11 +25,7 @@ pytestmark = pytest.mark.e2e
 SUBSET = 3000
 # Small subset, two epochs: well above chance, below the full run's 0.98 bar.
 SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9]
-ALL_COMPONENTS = {
-    "MnistExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-    "ValidationGate", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
-    "EvaluationReporter",
-}
+ALL_COMPONENTS = set(dag.NODE_IDS)
 
 
 def _latest_run(output_dir: Path):
@@ -44,7 +41,7 @@ def _versions(output_dir: Path):
 
 
 def _keras_of(nodes) -> str:
-    model_run = nodes["Trainer"].outputs["model_run"][0].uri
+    model_run = nodes[dag.TRAINER].outputs["model_run"][0].uri
     with open(os.path.join(model_run, SUMMARY_FILE)) as f:
         return json.load(f)["keras"]
 
@@ -95,7 +92,7 @@ def test_reruns_with_nothing_changed_are_served_from_cache(first_run, mnist_dir,
     result = run_cli("run", "--mnist-dir", mnist_dir, "--output-dir", output_dir, *SMALL_RUN)
     assert result.returncode == 0, result.stderr[-3000:]
     nodes = _latest_run(output_dir)[2]
-    states = {node: e.state for node, e in nodes.items() if node != "latest_blessed_model_resolver"}
+    states = {node: e.state for node, e in nodes.items() if node != dag.BASELINE_RESOLVER}
     assert states == {node: "cached" for node in states}
     assert len(states) == len(ALL_COMPONENTS) - 1
     assert _versions(output_dir) == pushed_before
@@ -109,7 +106,7 @@ def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_ru
     )
     assert result.returncode == 0, result.stderr[-3000:]
     store, run, nodes = _latest_run(output_dir)
-    assert nodes["Trainer"].state == "cached" and nodes["Evaluator"].state == "complete"
+    assert nodes[dag.TRAINER].state == "cached" and nodes[dag.EVALUATOR].state == "complete"
     assert metadata.summarize(store, run).blessed is False
     assert metadata.summarize(store, run).pushed_to is None
     assert "Model: NOT blessed" in result.stdout and "nothing pushed" in result.stdout
@@ -138,7 +135,7 @@ def test_tfx_cli_and_project_cli_train_with_the_same_keras(first_run, mnist_dir,
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     _, _, tfx_nodes = _latest_run(tmp_path / "outputs")
-    assert tfx_nodes["Trainer"].state == "complete"
+    assert tfx_nodes[dag.TRAINER].state == "complete"
     _, _, cli_nodes = _latest_run(output_dir)
     assert _keras_of(tfx_nodes) == _keras_of(cli_nodes)
     assert _keras_of(tfx_nodes).startswith("tf_keras 2.")

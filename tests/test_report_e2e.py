@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.launch import local as local_runner
 from pipeline.inspection import metadata
 from tests import chromium
@@ -54,7 +55,7 @@ def _nodes(cfg, run_id):
 
 
 def _report_dir(cfg, run_id) -> Path:
-    return Path(_nodes(cfg, run_id)["EvaluationReporter"].outputs["report"][0].uri)
+    return Path(_nodes(cfg, run_id)[dag.EVALUATION_REPORTER].outputs["report"][0].uri)
 
 
 def _summary(cfg, run_id):
@@ -65,15 +66,15 @@ def _summary(cfg, run_id):
 def test_summary_numbers_are_tfmas_own(runs, which):
     cfg, ids = runs
     nodes = _nodes(cfg, ids[which])
-    assert nodes["EvaluationReporter"].state == "complete"
+    assert nodes[dag.EVALUATION_REPORTER].state == "complete"
     summary = _summary(cfg, ids[which])
-    evaluation_uri = nodes["Evaluator"].outputs["evaluation"][0].uri
+    evaluation_uri = nodes[dag.EVALUATOR].outputs["evaluation"][0].uri
     tfma_overall, tfma_per_digit = metadata.evaluation_metrics(evaluation_uri)
     evaluation = summary["evaluation"]
 
     assert summary["run_id"] == ids[which]
     assert summary["blessed"] is (which == "blessed")
-    assert summary["blessed"] == (metadata.custom_value(nodes["Evaluator"].outputs["blessing"][0], "blessed") == 1)
+    assert summary["blessed"] == (metadata.custom_value(nodes[dag.EVALUATOR].outputs["blessing"][0], "blessed") == 1)
     assert evaluation["overall"]["candidate"]["sparse_categorical_accuracy"] == tfma_overall
     assert {d["digit"]: d["accuracy"] for d in evaluation["per_digit"]} == tfma_per_digit
     assert evaluation["overall"]["candidate"]["example_count"] == SUBSET
@@ -96,7 +97,7 @@ def test_summary_numbers_are_tfmas_own(runs, which):
     if which == "blessed":
         assert evaluation["overall"]["baseline"] is None and changes == []
     else:  # the first run's model is the baseline
-        first = _nodes(cfg, ids["blessed"])["Evaluator"].outputs["evaluation"][0].uri
+        first = _nodes(cfg, ids["blessed"])[dag.EVALUATOR].outputs["evaluation"][0].uri
         baseline_overall, _ = metadata.evaluation_metrics(first)
         assert evaluation["overall"]["baseline"]["sparse_categorical_accuracy"] == pytest.approx(baseline_overall)
         [change] = changes
@@ -242,11 +243,11 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
     cfg, ids = runs
     _, spec_path, _ = kubeflow_compiled
     spec = yaml.safe_load(Path(spec_path).read_text())
-    task = spec["root"]["dag"]["tasks"]["EvaluationReporter"]
+    task = spec["root"]["dag"]["tasks"][dag.EVALUATION_REPORTER]
     component = spec["components"][task["componentRef"]["name"]]
     container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
     nodes = _nodes(cfg, ids["not_blessed"])
-    reporter = nodes["EvaluationReporter"]
+    reporter = nodes[dag.EVALUATION_REPORTER]
     inputs = {
         key: {"artifacts": [_runtime_artifact(reporter.inputs[key][0],
                                               component["inputDefinitions"]["artifacts"][key]["artifactType"])]}

@@ -78,6 +78,7 @@ def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
 
 def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
     from components.evaluation_report import HTML_FILE
+    from pipeline import dag
     from pipeline.inspection import metadata
 
     store = metadata.open_store(cfg.metadata_path)
@@ -92,7 +93,7 @@ def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
     verdict = {True: "BLESSED", False: "NOT blessed", None: "not evaluated"}[summary.blessed]
     print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound})")
     print(f"Pushed to: {summary.pushed_to or 'nothing pushed'}")
-    reporter = metadata.executions(store, run).get("EvaluationReporter")
-    if reporter and reporter.outputs.get("report"):
-        print(f"Report: {os.path.join(reporter.outputs['report'][0].uri, HTML_FILE)}"
+    reporter = metadata.executions(store, run).get(dag.EVALUATION_REPORTER)
+    if reporter and reporter.outputs.get(dag.REPORT_KEY):
+        print(f"Report: {os.path.join(reporter.outputs[dag.REPORT_KEY][0].uri, HTML_FILE)}"
               f" (terminal: python -m pipeline report {summary.run_id})")
