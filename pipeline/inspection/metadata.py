@@ -18,9 +18,13 @@ STATE_NAMES = {
 _INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
 
+class NoMetadataStore(UserError, FileNotFoundError):
+    """Nothing has run under this output directory."""
+
+
 def open_store(metadata_path: str) -> mlmd.MetadataStore:
     if not os.path.exists(metadata_path):
-        raise FileNotFoundError(f"No ML Metadata store at {metadata_path}: nothing has run yet")
+        raise NoMetadataStore(f"No ML Metadata store at {metadata_path}: nothing has run yet")
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
