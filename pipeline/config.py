@@ -67,7 +67,7 @@ class PipelineConfig:
     beam_temp_location: str = ""  # dataflow; empty: <output_dir>/beam-temp on gs://
     # s3:// paths on MinIO or another S3-compatible store: its URL, with the
     # scheme (http://minio-service.kubeflow:9000); empty: AWS S3. Credentials
-    # are never settings: see pipeline/object_store.py.
+    # are never settings: see pipeline/process/object_store.py.
     s3_endpoint: str = ""
     s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
     enable_cache: bool = True

@@ -75,7 +75,7 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
     """(config, PipelineSpec YAML path, Vertex PipelineJob JSON path), with a
     local directory standing in for the object store."""
     from pipeline import config as config_lib
-    from pipeline.launch import kubeflow_compile as kubeflow_runner
+    from pipeline.launch import kubeflow_compile
 
     root = tmp_path_factory.mktemp("kubeflow")
     cfg = config_lib.from_env(
@@ -87,7 +87,7 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
         trainer_cpu=2.0,
         trainer_memory_gb=6.0,
     )
-    spec_path, job_path = kubeflow_runner.compile_pipeline(
+    spec_path, job_path = kubeflow_compile.compile_pipeline(
         cfg, str(root / "mnist-tfx.yaml"), str(root / "mnist-tfx.json")
     )
     return cfg, spec_path, job_path

@@ -19,7 +19,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import encoding
 from pipeline import dag
-from pipeline.launch import kubeflow_compile as kubeflow_runner
+from pipeline.launch import kubeflow_compile
 from tests.conftest import KUBEFLOW_SUBSET
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +75,7 @@ def run_task(spec, task_name, work_dir, input_artifacts=None, output_root=None, 
     }
     args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]
     command = container["command"]
-    assert command == kubeflow_runner.COMMAND
+    assert command == kubeflow_compile.COMMAND
     task_dir.mkdir(parents=True, exist_ok=True)
     # The image's environment: Python with the project installed, Keras 2.
     task_env = dict(os.environ, TF_USE_LEGACY_KERAS="1")

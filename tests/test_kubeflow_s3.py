@@ -27,7 +27,7 @@ from components.mnist_example_gen import source
 from pipeline import config as config_lib
 from pipeline import dag
 from pipeline.errors import UserError
-from pipeline.launch import kubeflow_compile as kubeflow_runner
+from pipeline.launch import kubeflow_compile
 from pipeline.process import object_store
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, PROJECT_ROOT, run_cli, write_mnist_dir
 from tests.test_kubeflow_executors import SPLITS, run_task
@@ -267,7 +267,7 @@ def test_credentials_in_beam_args_are_refused():
         {}, image=KUBEFLOW_IMAGE, beam_args=["--s3_access_key_id=AKIA", "--s3_secret_access_key=x"]
     )
     with pytest.raises(UserError, match="--s3_access_key_id, --s3_secret_access_key .* compiled spec"):
-        kubeflow_runner.check(cfg)
+        kubeflow_compile.check(cfg)
 
 
 def test_endpoint_settings_reach_beam_and_the_environment():

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE
 from pipeline import config as config_lib
 from pipeline import dag
-from pipeline.launch import local as local_runner
+from pipeline.launch import local
 from pipeline.inspection import metadata
 from tests import chromium
 from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
@@ -42,8 +42,8 @@ def runs(tmp_path_factory, mnist_dir):
         {}, output_dir=str(tmp_path_factory.mktemp("report_outputs")), mnist_dir=str(mnist_dir),
         max_examples_per_split=SUBSET, epochs=1, accuracy_lower_bound=LOW_BAR,
     )
-    local_runner.run(cfg)
-    local_runner.run(cfg.replace(accuracy_lower_bound=HIGH_BAR, epochs=2))
+    local.run(cfg)
+    local.run(cfg.replace(accuracy_lower_bound=HIGH_BAR, epochs=2))
     store = metadata.open_store(cfg.metadata_path)
     first, second = [r.name for r in metadata.runs(store, cfg.pipeline_name)]
     return cfg, {"blessed": first, "not_blessed": second}
@@ -153,7 +153,7 @@ def test_report_of_a_run_that_failed_before_evaluation_exits_2(runs, tmp_path):
     images, labels = make_digits(20, seed=3)
     broken = write_mnist_dir(tmp_path / "broken", train=(images, labels[:-1]), test=(images, labels))
     with pytest.raises(Exception):
-        local_runner.run(cfg.replace(mnist_dir=str(broken)))
+        local.run(cfg.replace(mnist_dir=str(broken)))
     result = _report(cfg)  # latest: the failed run
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Verdict: NOT EVALUATED" in result.stdout
