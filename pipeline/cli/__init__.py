@@ -53,7 +53,3 @@ def main(argv: Optional[List[str]] = None) -> int:
 def console_main() -> None:
     """The `mnist-tfx` command and `python -m pipeline`."""
     boundary.run_entry(main)
-
-
-if __name__ == "__main__":
-    console_main()
