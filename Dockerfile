@@ -5,9 +5,10 @@
 # `docker buildx imagetools inspect python:3.10.13-slim-bookworm`.
 FROM python:3.10.13-slim-bookworm
 
-# Keras 2 in every process (trainer_module/keras_choice.py). The tasks start
-# in TFX's executor entry point, which never imports this project's
-# `pipeline` package, so the choice must come from the environment.
+# Keras 2 in every process (trainer_module/keras_choice.py). The compiled
+# tasks' command (pipeline/launch/kubeflow_task.py) selects it itself; this is
+# for commands run in the image that do not start through the project's
+# process boundary, such as the workers' printed trainer command.
 ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -9,8 +9,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# The project trains with Keras 2 in every process (see trainer_module/keras_choice.py).
-export TF_USE_LEGACY_KERAS := 1
 export MNIST_DIR
 export PYTHON
 

@@ -30,13 +30,7 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PROJECT_ROOT)
-
-from trainer_module import keras_choice  # noqa: E402
-
-keras_choice.select()
+from pipeline.process import boundary
 
 RESULT = "RESULT "
 
@@ -92,7 +86,7 @@ def _measure(strategy_name: str, num_workers: int, args) -> float:
     return rates[len(rates) // 2]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--global-batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=100, help="timed steps per repeat")
@@ -102,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         _worker(args.strategy, args.global_batch, args.steps, args.repeats)
-        return
+        return 0
 
     one = _measure("none", 1, args)
     one_strategy = _measure("multi_worker", 1, args)
@@ -116,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    boundary.run_entry(main, quiet=True)

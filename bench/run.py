@@ -24,19 +24,15 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, PROJECT_ROOT)
-from pipeline.process import console  # noqa: E402
+from pipeline import config as config_lib
+from pipeline import dag
+from pipeline.inspection import metadata
+from pipeline.process import boundary
 
-console.quiet_before_tensorflow()  # this process reads TFMA's output: no noise
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
-
-from pipeline import config as config_lib  # noqa: E402  (selects Keras 2 first)
-from pipeline.inspection import metadata  # noqa: E402
-from trainer_module.task import SUMMARY_FILE  # noqa: E402
+PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
-TRAINER = "Trainer"
+TRAINER = dag.TRAINER
 
 
 def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, float]:
@@ -95,10 +91,12 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     summary = metadata.summarize(store, run)
     result["accuracy"] = summary.accuracy
     result["blessed"] = summary.blessed
+    from trainer_module.task import SUMMARY_FILE  # loads TensorFlow
+
     trainer = nodes[TRAINER]
-    with open(os.path.join(trainer.outputs["model_run"][0].uri, SUMMARY_FILE)) as f:
+    with open(os.path.join(trainer.outputs[dag.MODEL_RUN_KEY][0].uri, SUMMARY_FILE)) as f:
         history = json.load(f)["history"]
-    counts = metadata.custom_value(trainer.inputs["examples"][0], "example_counts")
+    counts = metadata.custom_value(trainer.inputs[dag.EXAMPLES_KEY][0], "example_counts")
     train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]
     epoch_seconds = [epoch["train_seconds"] for epoch in history]
     result["images_per_second"] = train_images * len(history) / sum(epoch_seconds)
@@ -222,4 +220,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # Quiet: this process reads TFMA's output, and only the results should show.
+    boundary.run_entry(main, quiet=True)

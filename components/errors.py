@@ -1,23 +1,31 @@
 """Errors a user can act on. Each message names the file or feature at fault.
 
+`UserError` is the project's one class for them: the command line prints a
+UserError (any subclass) as one line, `error: ...`, without a traceback, and
+any other exception with its traceback. It is defined here, with the
+components' own errors, because the pipeline package may import the
+components but not the reverse (pipeline/errors.py re-exports it).
+
 Kept free of TensorFlow and TFX imports, so the CLI can catch these cheaply.
 """
 
 
-class MnistDataError(ValueError):
+class UserError(Exception):
+    """Bad input or a bad setting, or a state the user must change; the message says how."""
+
+
+class MnistDataError(UserError, ValueError):
     """The MNIST source files are missing, unreadable or malformed."""
 
 
-class MnistUnavailableError(RuntimeError):
+class MnistUnavailableError(UserError, RuntimeError):
     """No local copy was given and none could be downloaded."""
 
 
-class DataValidationError(RuntimeError):
+class DataValidationError(UserError, RuntimeError):
     """The examples do not match the curated schema."""
 
 
-class DirectoryInUseError(RuntimeError):
+class DirectoryInUseError(UserError, RuntimeError):
     """Another process holds the lock on an output directory."""
 
-
-USER_ERRORS = (MnistDataError, MnistUnavailableError, DataValidationError, DirectoryInUseError)

@@ -1,4 +1,5 @@
-"""File access for local paths and object stores (gs://, s3://, ...).
+"""File access for local paths and object stores (gs://, s3://, ...), for the
+components and for the pipeline that configures them.
 
 Local paths use the standard library; URLs go through tf.io.gfile, which is
 imported only then, so reading local MNIST does not pay for loading TensorFlow.
@@ -16,9 +17,10 @@ def register_filesystems() -> None:
     """Gives tf.io.gfile tensorflow-io's filesystems (s3://, ...), once per process.
 
     It reads the endpoint and region from the environment (S3_ENDPOINT,
-    AWS_REGION) when it first opens an s3:// path. A process that used them
-    must end through pipeline.object_store.exit_process (tensorflow-io 0.37.1
-    aborts at interpreter exit otherwise).
+    AWS_REGION) when it first opens an s3:// path. A process that registered
+    them must end without running C++ destructors (tensorflow-io 0.37.1 aborts
+    at interpreter exit otherwise): its entry point checks
+    `filesystems_registered` to know.
     """
     global _registered
     import tensorflow_io  # noqa: F401  (registers the plugins on import)

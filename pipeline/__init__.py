@@ -1,6 +1,13 @@
-"""The MNIST TFX pipeline: configuration, DAG, runners and the project's CLI."""
-from trainer_module import keras_choice
+"""The MNIST TFX pipeline: configuration, DAG, runners and the project's CLI.
 
-# Every entry point (this package's CLI, the runner scripts the tfx CLI
-# executes, the tests) imports this package before TensorFlow.
-keras_choice.select()
+  config.py, beam_profiles.py  the one configuration object, and where Beam runs
+  dag.py, evaluation.py        the pipeline's components and edges; the Evaluator's bar
+  local_runner.py, kubeflow_runner.py  thin files for the tfx CLI
+  cli/         `python -m pipeline ...`, one module per command group
+  launch/      running it: here, on Kubeflow (compile, deploy, task command), on workers
+  inspection/  reading runs back from ML Metadata; predictions
+  process/     every process's start and end (boundary.py), compat.py, s3://, console
+
+Importing this package has no side effects: entry points go through
+pipeline/process/boundary.py.
+"""

@@ -17,6 +17,8 @@ others need the services named in the README.
 """
 from typing import Callable, Dict, List
 
+from pipeline.errors import ConfigError
+
 LOCAL = "local"
 MULTI_PROCESS = "multi-process"
 FLINK = "flink"
@@ -32,7 +34,7 @@ def _require(cfg, profile: str, **needed: str) -> None:
         if not getattr(cfg, name)
     ]
     if missing:
-        raise ValueError(f"the {profile} Beam profile needs " + ", ".join(missing))
+        raise ConfigError(f"the {profile} Beam profile needs " + ", ".join(missing))
 
 
 def _local(cfg) -> List[str]:
@@ -83,7 +85,7 @@ def _dataflow(cfg) -> List[str]:
         temp_location = cfg.output_dir.rstrip("/") + "/beam-temp"
     _require(cfg, DATAFLOW, gcp_project="a Google Cloud project", gcp_region="e.g. us-central1")
     if not temp_location:
-        raise ValueError(
+        raise ConfigError(
             "the dataflow Beam profile needs --beam-temp-location gs://BUCKET/tmp "
             "(or an --output-dir on gs://)"
         )

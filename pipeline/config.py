@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from components.fs import is_remote  # (also part of this API)
 from pipeline import beam_profiles
+from pipeline.errors import ConfigError
 from trainer_module.config import TrainConfig
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +67,7 @@ class PipelineConfig:
     beam_temp_location: str = ""  # dataflow; empty: <output_dir>/beam-temp on gs://
     # s3:// paths on MinIO or another S3-compatible store: its URL, with the
     # scheme (http://minio-service.kubeflow:9000); empty: AWS S3. Credentials
-    # are never settings: see pipeline/object_store.py.
+    # are never settings: see pipeline/process/object_store.py.
     s3_endpoint: str = ""
     s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
     enable_cache: bool = True
@@ -94,7 +95,7 @@ class PipelineConfig:
 
     def __post_init__(self):
         if self.beam_profile not in beam_profiles.PROFILES:
-            raise ValueError(
+            raise ConfigError(
                 f"beam_profile must be one of {beam_profiles.PROFILES}, "
                 f"not {self.beam_profile!r}"
             )
@@ -119,7 +120,7 @@ class PipelineConfig:
     def check_local_output_dir(self) -> None:
         """Local runs only: refuses an object-store output directory."""
         if is_remote(self.output_dir):
-            raise ValueError(
+            raise ConfigError(
                 f"--output-dir {self.output_dir}: a local run keeps its ML Metadata "
                 "(SQLite) and its run lock there, so it must be a local directory; "
                 "the data can be on an object store (--mnist-dir s3://... or gs://...), "
@@ -177,13 +178,13 @@ def parse_value(field: dataclasses.Field, text: str) -> Any:
     if kind is bool:
         lowered = text.strip().lower()
         if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            raise ValueError(f"{field.name}: expected true or false, not {text!r}")
+            raise ConfigError(f"{field.name}: expected true or false, not {text!r}")
         return lowered in ("1", "true", "yes", "on")
     if kind in (int, float):
         try:
             return kind(text)
         except ValueError:
-            raise ValueError(f"{field.name}: expected a number, not {text!r}") from None
+            raise ConfigError(f"{field.name}: expected a number, not {text!r}") from None
     if kind == List[str]:
         return shlex.split(text)
     return text
@@ -200,4 +201,9 @@ def from_env(
         if text:
             values[name] = parse_value(field, text)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return PipelineConfig().replace(**values)
+    try:
+        return PipelineConfig().replace(**values)
+    except ConfigError:
+        raise
+    except ValueError as e:  # TrainConfig's checks (trainer_module stays free of pipeline)
+        raise ConfigError(str(e)) from None

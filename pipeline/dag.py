@@ -6,24 +6,51 @@
   Trainer -> LatestBlessedModel (newest pushed model, not the Trainer's)
           -> Evaluator (TFMA) -> Pusher
                       +-> EvaluationReporter (HTML + JSON)
+
+The node ids and artifact keys below are how everything else names them (ML
+Metadata, the CLI, the tests): use these constants, not the strings. This
+module imports TFX only inside create_pipeline, so that the inspection
+commands can import the names without loading TensorFlow.
 """
 import dataclasses
 import os
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ml_metadata.proto import metadata_store_pb2
-from tfx import components as tfx_components
-from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
-from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.proto import pusher_pb2, trainer_pb2
-
-from components.baseline_model import Evaluator, LatestBlessedModel
-from components.evaluation_report.component import EvaluationReporter
-from components.mnist_example_gen.component import MnistExampleGen
-from components.validation_gate import ValidationGate
-from components.versioned_pusher import VersionedPusher
-from pipeline import evaluation
 from pipeline.config import PROJECT_ROOT, PipelineConfig
+
+if TYPE_CHECKING:
+    from ml_metadata.proto import metadata_store_pb2
+    from tfx.orchestration import pipeline as tfx_pipeline
+
+# Node ids, in the pipeline's order.
+EXAMPLE_GEN = "MnistExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "ImportSchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+VALIDATION_GATE = "ValidationGate"
+TRAINER = "Trainer"
+BASELINE = "LatestBlessedModel"  # components/baseline_model.py
+EVALUATOR = "Evaluator"
+EVALUATION_REPORTER = "EvaluationReporter"
+PUSHER = "Pusher"
+NODE_IDS = (
+    EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, VALIDATION_GATE,
+    TRAINER, BASELINE, EVALUATOR, EVALUATION_REPORTER, PUSHER,
+)
+
+# Artifact keys: a node's outputs (and the inputs fed from them) in ML Metadata.
+EXAMPLES_KEY = "examples"  # MnistExampleGen; input of StatisticsGen, Trainer, Evaluator...
+STATISTICS_KEY = "statistics"  # StatisticsGen
+SCHEMA_KEY = "schema"  # ImportSchemaGen
+ANOMALIES_KEY = "anomalies"  # ExampleValidator
+MODEL_KEY = "model"  # Trainer; LatestBlessedModel's input
+MODEL_RUN_KEY = "model_run"  # Trainer: the training summary
+BASELINE_MODEL_KEY = "baseline_model"  # LatestBlessedModel's output, the Evaluator's input
+EVALUATION_KEY = "evaluation"  # Evaluator: TFMA's results
+BLESSING_KEY = "blessing"  # Evaluator
+REPORT_KEY = "report"  # EvaluationReporter: summary.json and the page
+HTML_KEY = "html"  # EvaluationReporter: the page, for the KFP UI
+PUSHED_MODEL_KEY = "pushed_model"  # Pusher
 
 SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # TFX packages this file's directory (trainer_module/) as the Trainer's
@@ -35,10 +62,10 @@ TRAINER_MODULE_FILE = os.path.join(PROJECT_ROOT, "trainer_module", "task.py")
 
 def create_pipeline(
     config: PipelineConfig,
-    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    metadata_connection_config: Optional["metadata_store_pb2.ConnectionConfig"] = None,
     project_root: str = PROJECT_ROOT,
     trainer_platform_config: Optional[Any] = None,
-) -> tfx_pipeline.Pipeline:
+) -> "tfx_pipeline.Pipeline":
     """The pipeline, for any runner.
 
     Args:
@@ -47,31 +74,45 @@ def create_pipeline(
       trainer_platform_config: the orchestrator's resource request for the
         Trainer (a KFP ResourceSpec on Kubeflow); None: the default.
     """
+    from tfx import components as tfx_components
+    from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+    from tfx.orchestration import pipeline as tfx_pipeline
+    from tfx.proto import pusher_pb2, trainer_pb2
+
+    from components.baseline_model import Evaluator, LatestBlessedModel
+    from components.evaluation_report.component import EvaluationReporter
+    from components.mnist_example_gen.component import MnistExampleGen
+    from components.validation_gate import ValidationGate
+    from components.versioned_pusher import VersionedPusher
+    from pipeline import evaluation
+
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
         max_examples_per_split=config.max_examples_per_split,
-    )
-    statistics_gen = tfx_components.StatisticsGen(examples=example_gen.outputs["examples"])
+    ).with_id(EXAMPLE_GEN)
+    statistics_gen = tfx_components.StatisticsGen(
+        examples=example_gen.outputs[EXAMPLES_KEY]
+    ).with_id(STATISTICS_GEN)
     schema_gen = ImportSchemaGen(
         schema_file=os.path.join(project_root, SCHEMA_FILE)
-    )
+    ).with_id(SCHEMA_GEN)
     example_validator = tfx_components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"],
-        schema=schema_gen.outputs["schema"],
-    )
+        statistics=statistics_gen.outputs[STATISTICS_KEY],
+        schema=schema_gen.outputs[SCHEMA_KEY],
+    ).with_id(EXAMPLE_VALIDATOR)
     validation_gate = ValidationGate(
-        anomalies=example_validator.outputs["anomalies"],
-        examples=example_gen.outputs["examples"],  # to name the source file at fault
-    )
+        anomalies=example_validator.outputs[ANOMALIES_KEY],
+        examples=example_gen.outputs[EXAMPLES_KEY],  # to name the source file at fault
+    ).with_id(VALIDATION_GATE)
 
     trainer = tfx_components.Trainer(
         module_file=TRAINER_MODULE_FILE,
-        examples=example_gen.outputs["examples"],
-        schema=schema_gen.outputs["schema"],
+        examples=example_gen.outputs[EXAMPLES_KEY],
+        schema=schema_gen.outputs[SCHEMA_KEY],
         train_args=trainer_pb2.TrainArgs(splits=["train"]),
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config=dataclasses.asdict(config.train),
-    )
+    ).with_id(TRAINER)
     # The gate has no outputs to consume; this edge keeps the Trainer from
     # starting unless it passed.
     trainer.add_upstream_node(validation_gate)
@@ -79,36 +120,36 @@ def create_pipeline(
         trainer.with_platform_config(trainer_platform_config)
 
     # The same rule on every runner: see components/baseline_model.py.
-    baseline = LatestBlessedModel(model=trainer.outputs["model"], serving_dir=config.serving_dir)
+    baseline = LatestBlessedModel(model=trainer.outputs[MODEL_KEY], serving_dir=config.serving_dir)
 
     evaluator = Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline.outputs["baseline_model"],
+        examples=example_gen.outputs[EXAMPLES_KEY],
+        model=trainer.outputs[MODEL_KEY],
+        baseline_model=baseline.outputs[BASELINE_MODEL_KEY],
         example_splits=["eval"],
         eval_config=evaluation.eval_config(
             config.accuracy_lower_bound, config.max_accuracy_drop
         ),
-    )
+    ).with_id(EVALUATOR)
     # Staged and renamed into place; the same model is not pushed twice.
     pusher = VersionedPusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
+        model=trainer.outputs[MODEL_KEY],
+        model_blessing=evaluator.outputs[BLESSING_KEY],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
-    ).with_id("Pusher")
+    ).with_id(PUSHER)
 
     # Runs whether or not the model was blessed: the report says why.
     reporter = EvaluationReporter(
-        evaluation=evaluator.outputs["evaluation"],
-        blessing=evaluator.outputs["blessing"],
-        statistics=statistics_gen.outputs["statistics"],
-        anomalies=example_validator.outputs["anomalies"],
-        model=trainer.outputs["model"],
-        model_run=trainer.outputs["model_run"],
-        examples=example_gen.outputs["examples"],
-    )
+        evaluation=evaluator.outputs[EVALUATION_KEY],
+        blessing=evaluator.outputs[BLESSING_KEY],
+        statistics=statistics_gen.outputs[STATISTICS_KEY],
+        anomalies=example_validator.outputs[ANOMALIES_KEY],
+        model=trainer.outputs[MODEL_KEY],
+        model_run=trainer.outputs[MODEL_RUN_KEY],
+        examples=example_gen.outputs[EXAMPLES_KEY],
+    ).with_id(EVALUATION_REPORTER)
 
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import pipeline  # noqa: F401  (selects Keras 2 before any test imports TensorFlow)
 from components.mnist_example_gen import idx, source
+from pipeline import dag
+from pipeline.process import boundary
 from tests.synthetic_digits import make_digits
+
+# What every entry point does first (Keras 2, the version guard), before any test imports TensorFlow.
+boundary.prepare()
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "mnist"
@@ -72,7 +76,7 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
     """(config, PipelineSpec YAML path, Vertex PipelineJob JSON path), with a
     local directory standing in for the object store."""
     from pipeline import config as config_lib
-    from pipeline.launch import kubeflow_compile as kubeflow_runner
+    from pipeline.launch import kubeflow_compile
 
     root = tmp_path_factory.mktemp("kubeflow")
     cfg = config_lib.from_env(
@@ -84,7 +88,7 @@ def kubeflow_compiled(tmp_path_factory, mnist_dir):
         trainer_cpu=2.0,
         trainer_memory_gb=6.0,
     )
-    spec_path, job_path = kubeflow_runner.compile_pipeline(
+    spec_path, job_path = kubeflow_compile.compile_pipeline(
         cfg, str(root / "mnist-tfx.yaml"), str(root / "mnist-tfx.json")
     )
     return cfg, spec_path, job_path
@@ -126,7 +130,7 @@ def run_data_components(cfg):
         )
     )
     found = {}
-    for node, key in (("MnistExampleGen", "examples"), ("StatisticsGen", "statistics")):
+    for node, key in ((dag.EXAMPLE_GEN, "examples"), (dag.STATISTICS_GEN, "statistics")):
         base = os.path.join(cfg.pipeline_root, node, key)
         [execution] = os.listdir(base)  # one execution, so one output directory
         found[node] = os.path.join(base, execution)

@@ -10,7 +10,7 @@ from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils
 from tfx.types import standard_artifacts
 
 from components import baseline_model, versioned_pusher
-from pipeline import kfp_compat
+from pipeline.process import compat as kfp_compat
 
 
 def _model(tmp_path, name: str, content: bytes) -> standard_artifacts.Model:
@@ -116,7 +116,7 @@ def test_tfx_cannot_read_an_artifact_as_the_kfp_backend_hands_it_over():
 
 
 def test_the_task_command_types_such_artifacts_from_the_components_inputs_spec():
-    argv = kfp_compat.adapt_executor_input(_argv({"instanceSchema": ""}))
+    argv = kfp_compat.adapt_kfp_executor_input(_argv({"instanceSchema": ""}))
     [model] = _parse(argv)["model"]
     assert isinstance(model, standard_artifacts.Model)
     assert model.uri == "s3://bucket/root/Trainer/model"
@@ -125,7 +125,7 @@ def test_the_task_command_types_such_artifacts_from_the_components_inputs_spec()
 
 def test_typed_artifacts_are_left_as_they_are():
     argv = _argv({"schemaTitle": "tfx.Model"})
-    assert kfp_compat.adapt_executor_input(argv) is argv
+    assert kfp_compat.adapt_kfp_executor_input(argv) is argv
 
 
 def test_the_launchers_log_output_is_not_handed_to_tfx():
@@ -139,7 +139,7 @@ def test_the_launchers_log_output_is_not_handed_to_tfx():
         "baseline_model": {"artifacts": [{"type": {"schemaTitle": "tfx.Model"}, "uri": "s3://b/m"}]},
     }
     argv[at] = json.dumps(executor_input)
-    adapted = json.loads(kfp_compat.adapt_executor_input(argv)[at])
+    adapted = json.loads(kfp_compat.adapt_kfp_executor_input(argv)[at])
     assert list(adapted["outputs"]["artifacts"]) == ["baseline_model"]
 
 
@@ -158,7 +158,7 @@ def test_struct_and_list_metadata_arrive_as_the_upstream_task_wrote_them():
         "note": {"a": 1.0, "b": 2.0},  # not a wrapper: left alone
     }
     argv[at] = json.dumps(executor_input)
-    [adapted] = json.loads(kfp_compat.adapt_executor_input(argv)[at])["inputs"]["artifacts"]["model"]["artifacts"]
+    [adapted] = json.loads(kfp_compat.adapt_kfp_executor_input(argv)[at])["inputs"]["artifacts"]["model"]["artifacts"]
     assert adapted["metadata"] == {
         "example_counts": {"train": 200.0, "eval": 200.0},
         "label_counts": {"train": [20.0] * 10},

@@ -13,6 +13,8 @@ from apache_beam.options import pipeline_options as beam_options
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 
 from pipeline import config as config_lib
+from pipeline import dag
+from pipeline.errors import UserError
 from tests.conftest import run_data_components
 
 
@@ -130,12 +132,12 @@ def test_dataflow_profile_passes_dataflows_own_validation():
 )
 def test_missing_settings_are_named(settings, message):
     cfg = config_lib.from_env({}, **settings)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         cfg.beam_pipeline_args()
 
 
 def test_unknown_profile_is_refused():
-    with pytest.raises(ValueError, match="beam_profile must be one of"):
+    with pytest.raises(UserError, match="beam_profile must be one of"):
         config_lib.from_env({"MNIST_TFX_BEAM_PROFILE": "yarn"})
 
 
@@ -204,11 +206,11 @@ def test_multi_process_profile_writes_what_the_local_profile_writes(
     assert len(sdk_workers) == 2, sdk_workers
 
     for split in SPLITS:
-        files = _example_files(local["MnistExampleGen"], split)
+        files = _example_files(local[dag.EXAMPLE_GEN], split)
         assert _count_records(files) == SUBSET
         # Byte for byte: ingestion's output does not depend on the profile.
-        multi_files = _example_files(multi["MnistExampleGen"], split)
+        multi_files = _example_files(multi[dag.EXAMPLE_GEN], split)
         assert [open(f, "rb").read() for f in multi_files] == [open(f, "rb").read() for f in files]
-        local_stats = _statistics(local["StatisticsGen"], split)
+        local_stats = _statistics(local[dag.STATISTICS_GEN], split)
         assert local_stats.datasets[0].num_examples == SUBSET
-        assert _statistics(multi["StatisticsGen"], split) == local_stats
+        assert _statistics(multi[dag.STATISTICS_GEN], split) == local_stats

@@ -1,5 +1,8 @@
 """Errors a user can fix: one clear message, at once, and no traceback."""
 
+import subprocess
+import sys
+
 from tests.conftest import closed_port_url, run_cli
 
 # Bad MNIST files: tests/test_bad_source_data.py.
@@ -16,3 +19,69 @@ def test_offline_without_a_local_copy_stops_at_once(tmp_path):
     assert "MNIST_DIR=/path/to/mnist" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "pipeline_root").exists()  # stopped before the pipeline
+
+
+def _no_traceback_one_error_line(result):
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "error:" in line]
+    return line
+
+
+def test_a_bad_setting_in_the_environment_is_one_line(tmp_path):
+    result = run_cli("runs", "list", "--output-dir", tmp_path, env={"MNIST_TFX_EPOCHS": "many"}, timeout=120)
+    assert result.returncode == 1
+    assert _no_traceback_one_error_line(result) == "error: epochs: expected a number, not 'many'"
+
+
+def test_a_bad_flag_is_argparse_usage_error(tmp_path):
+    result = run_cli("run", "--epochs", "many", "--output-dir", tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "argument --epochs: invalid" in _no_traceback_one_error_line(result)
+
+
+def test_nothing_recorded_yet_is_one_line(tmp_path):
+    result = run_cli("runs", "show", "latest", "--output-dir", tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert _no_traceback_one_error_line(result).startswith("error: No ML Metadata store at ")
+
+
+def test_report_on_nothing_exits_2_not_evaluated(tmp_path):
+    result = run_cli("report", "--output-dir", tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert _no_traceback_one_error_line(result).startswith("error: No ML Metadata store at ")
+
+
+def test_compile_without_an_image_is_one_line(tmp_path):
+    result = run_cli("compile", "--output-dir", tmp_path, env={"MNIST_TFX_IMAGE": ""}, timeout=120)
+    assert result.returncode == 1
+    assert _no_traceback_one_error_line(result).startswith("error: no container image for the Kubeflow tasks")
+
+
+def _entry(body: str):
+    """A process whose entry point is run_entry(main), main being `body`."""
+    code = (
+        "from pipeline.errors import UserError\n"
+        "from pipeline.process import boundary\n"
+        "def main():\n"
+        f"    {body}\n"
+        "boundary.run_entry(main)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_the_boundary_prints_a_user_error_as_one_line():
+    result = _entry("raise UserError('the flag --x needs a value')")
+    assert result.returncode == 1
+    assert result.stderr == "error: the flag --x needs a value\n"
+
+
+def test_the_boundary_prints_any_other_error_with_its_traceback_and_exits_1():
+    result = _entry("raise ValueError('a TFX internal error')")
+    assert result.returncode == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.rstrip().endswith("ValueError: a TFX internal error")
+
+
+def test_the_boundary_exits_with_mains_status():
+    assert _entry("return 3").returncode == 3
+    assert _entry("return None").returncode == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import PROJECT_ROOT
 
@@ -81,9 +82,9 @@ def test_runs_list_and_compare_show_both_runs_and_their_difference(project, two_
 
 def test_runs_show_explains_why_the_trainer_ran(project, two_runs):
     show = project.cli("runs", "show", "latest", "--output-dir", project.output_dir).stdout
-    [trainer] = [line for line in show.splitlines() if line.strip().startswith("Trainer")]
+    [trainer] = [line for line in show.splitlines() if line.strip().startswith(dag.TRAINER)]
     assert "ran: parameter custom_config changed: epochs 1 -> 2" in trainer
-    [stats] = [line for line in show.splitlines() if line.strip().startswith("StatisticsGen")]
+    [stats] = [line for line in show.splitlines() if line.strip().startswith(dag.STATISTICS_GEN)]
     assert stats.rstrip().endswith("cached")
 
 
@@ -96,7 +97,7 @@ def test_failed_trainer_then_resume_after_the_fix(project, two_runs):
     failed = project.run("--epochs", 2, check=False)
     assert failed.returncode != 0
     _, nodes = project.latest()
-    assert nodes["Trainer"].state == "failed"
+    assert nodes[dag.TRAINER].state == "failed"
     show = project.cli("runs", "show", "latest", "--output-dir", project.output_dir).stdout
     assert "injected failure for the resume test" in show
 
@@ -105,12 +106,12 @@ def test_failed_trainer_then_resume_after_the_fix(project, two_runs):
     resumed = project.run("--epochs", 2, "--resume")
     assert "resuming run" in resumed.stdout
     _, nodes = project.latest()
-    assert nodes["Trainer"].state == "complete" and nodes["Pusher"].state == "complete"
-    for upstream in ("MnistExampleGen", "StatisticsGen"):
+    assert nodes[dag.TRAINER].state == "complete" and nodes[dag.PUSHER].state == "complete"
+    for upstream in (dag.EXAMPLE_GEN, dag.STATISTICS_GEN):
         assert upstream not in nodes or nodes[upstream].state != "complete", (upstream, nodes[upstream].state)
 
     show = project.cli("runs", "show", "latest", "--output-dir", project.output_dir).stdout
-    [trainer] = [line for line in show.splitlines() if line.strip().startswith("Trainer")]
+    [trainer] = [line for line in show.splitlines() if line.strip().startswith(dag.TRAINER)]
     assert "trainer module fingerprint changed" in trainer
 
 

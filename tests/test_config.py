@@ -1,6 +1,7 @@
 import pytest
 
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from pipeline.cli import build_parser
 
 
@@ -62,7 +63,7 @@ def test_object_store_paths_are_kept_as_given():
     ],
 )
 def test_bad_settings_are_reported(env, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         config_lib.from_env(env)
 
 

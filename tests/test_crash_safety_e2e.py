@@ -31,6 +31,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components import dir_lock
 from components.versioned_pusher import STAGING_PREFIX
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
 from trainer_module.export import SERVING_IMAGES, export_serving_model
@@ -211,10 +212,10 @@ def story(tmp_path_factory, mnist_dir, mnist_source):
 def test_killed_while_pushing_only_whole_versions_are_served(story):
     story.start_watching()
     run = Run(story.good_data, story.out)
-    run.wait_for_line("Pusher", "running...")
+    run.wait_for_line(dag.PUSHER, "running...")
     run.freeze_when(story.staging, "a push being staged")
     run.kill()  # while the model is copied into the staging directory
-    story.check_after_kill("Pusher")
+    story.check_after_kill(dag.PUSHER)
     assert story.versions() == ["1"]  # the new model never appeared, even in part
 
 
@@ -222,11 +223,11 @@ def test_a_plain_rerun_after_the_push_kill_completes_and_pushes(story):
     Run(story.good_data, story.out).finish()
     story.check_recovered()
     store, run, nodes = story.latest_run()
-    assert nodes["Trainer"].state == "cached" and nodes["Pusher"].state == "complete"
+    assert nodes[dag.TRAINER].state == "cached" and nodes[dag.PUSHER].state == "complete"
     [old, new] = story.versions()
     assert old == "1" and metadata.summarize(store, run).pushed_to == str(story.serving / new)
     story.served[new] = _tree(story.serving / new)
-    story.good_model_id = nodes["Pusher"].inputs["model"][0].id
+    story.good_model_id = nodes[dag.PUSHER].inputs["model"][0].id
     story.stop_watching()
     # Seen by a watcher polling every 2 ms during both runs: each version
     # appeared whole, never file by file.
@@ -235,13 +236,13 @@ def test_a_plain_rerun_after_the_push_kill_completes_and_pushes(story):
 
 
 def test_killed_during_ingestion(story):
-    examples = story.pipeline_root / "MnistExampleGen" / "examples"
+    examples = story.pipeline_root / dag.EXAMPLE_GEN / "examples"
     before = set(os.listdir(examples))
     run = Run(story.worse_data, story.out)
-    run.wait_for_line("MnistExampleGen", "running...")
+    run.wait_for_line(dag.EXAMPLE_GEN, "running...")
     run.freeze_when(lambda: set(os.listdir(examples)) - before, "ingestion writing")
     run.kill()
-    story.check_after_kill("MnistExampleGen")
+    story.check_after_kill(dag.EXAMPLE_GEN)
 
 
 def test_killed_during_training_and_a_second_run_is_refused_meanwhile(story):
@@ -253,7 +254,7 @@ def test_killed_during_training_and_a_second_run_is_refused_meanwhile(story):
     assert second.stderr.startswith(f"error: {story.out} is in use by another run (pid {run.process.pid}, started ")
 
     run.kill()
-    story.check_after_kill("Trainer")
+    story.check_after_kill(dag.TRAINER)
 
 
 def test_a_plain_rerun_after_the_kills_completes(story):
@@ -261,8 +262,8 @@ def test_a_plain_rerun_after_the_kills_completes(story):
     story.check_recovered()
     _, _, nodes = story.latest_run()
     # Ingestion finished in the killed run before: cached. Training did not.
-    assert nodes["MnistExampleGen"].state == "cached"
-    assert nodes["Trainer"].state == "complete"
+    assert nodes[dag.EXAMPLE_GEN].state == "cached"
+    assert nodes[dag.TRAINER].state == "complete"
 
 
 def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
@@ -272,8 +273,8 @@ def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
     assert "Model: NOT blessed" in story.rerun_output and "Pushed to: nothing pushed" in story.rerun_output
     # Not for the absolute bar (0 here): for falling below run G's model, the
     # last blessed one, by more than the 0.002 allowed.
-    assert nodes["Evaluator"].inputs["baseline_model"][0].id == story.good_model_id
-    evaluation = tfma.load_validation_result(nodes["Evaluator"].outputs["evaluation"][0].uri)
+    assert nodes[dag.EVALUATOR].inputs["baseline_model"][0].id == story.good_model_id
+    evaluation = tfma.load_validation_result(nodes[dag.EVALUATOR].outputs["evaluation"][0].uri)
     failures = [f for per_slice in evaluation.metric_validations_per_slice for f in per_slice.failures]
     assert not evaluation.validation_ok and len(failures) == 1
     assert failures[0].metric_key.name == "sparse_categorical_accuracy"

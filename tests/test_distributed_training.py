@@ -182,7 +182,8 @@ def test_one_and_two_workers_reach_comparable_accuracy(two_workers, one_worker, 
 # TensorFlow starts, hence a fresh process.
 _MIRRORED_ON_TWO_DEVICES = """
 import json, sys
-import pipeline
+from pipeline.process import boundary
+boundary.prepare()
 import tensorflow as tf
 from trainer_module import distribution, input_pipeline
 from trainer_module.config import TrainConfig

@@ -12,8 +12,9 @@ import yaml
 from kfp import components
 
 from pipeline import config as config_lib
+from pipeline.errors import UserError
 from pipeline import dag
-from pipeline.launch import kubeflow_compile as kubeflow_runner
+from pipeline.launch import kubeflow_compile
 from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET
 
 
@@ -136,7 +137,7 @@ def test_vertex_job_wraps_the_same_spec(kubeflow_compiled, spec):
 def test_evaluation_report_is_an_html_artifact_the_kfp_ui_displays(spec):
     """The KFP UI renders artifacts whose ML Metadata type is `system.HTML`;
     KFP names the type after the schema title of the task's output."""
-    component = spec["components"][spec["root"]["dag"]["tasks"]["EvaluationReporter"]["componentRef"]["name"]]
+    component = spec["components"][spec["root"]["dag"]["tasks"][dag.EVALUATION_REPORTER]["componentRef"]["name"]]
     titles = {
         key: yaml.safe_load(output["artifactType"]["instanceSchema"])["title"]
         for key, output in component["outputDefinitions"]["artifacts"].items()
@@ -152,12 +153,12 @@ def test_evaluation_report_is_an_html_artifact_the_kfp_ui_displays(spec):
     ],
 )
 def test_settings_kubeflow_cannot_run_are_refused(overrides, message):
-    with pytest.raises(ValueError, match=message):
-        kubeflow_runner.check(config_lib.from_env({}, **overrides))
+    with pytest.raises(UserError, match=message):
+        kubeflow_compile.check(config_lib.from_env({}, **overrides))
 
 
 def test_trainer_accelerator_is_requested():
     cfg = config_lib.from_env({}, trainer_accelerator="nvidia.com/gpu")
-    resources = kubeflow_runner.trainer_resources(cfg)
+    resources = kubeflow_compile.trainer_resources(cfg)
     assert (resources.accelerator.type, resources.accelerator.count) == ("nvidia.com/gpu", 1)
-    assert kubeflow_runner.trainer_resources(config_lib.from_env({})) is None
+    assert kubeflow_compile.trainer_resources(config_lib.from_env({})) is None

@@ -18,7 +18,8 @@ import yaml
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.mnist_example_gen import encoding
-from pipeline.launch import kubeflow_compile as kubeflow_runner
+from pipeline import dag
+from pipeline.launch import kubeflow_compile
 from tests.conftest import KUBEFLOW_SUBSET
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +76,7 @@ def run_task(spec, task_name, work_dir, input_artifacts=None, output_root=None, 
     }
     args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]
     command = container["command"]
-    assert command == kubeflow_runner.COMMAND
+    assert command == kubeflow_compile.COMMAND
     task_dir.mkdir(parents=True, exist_ok=True)
     # The image's environment: Python with the project installed, Keras 2.
     task_env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
@@ -93,11 +94,11 @@ def run_task(spec, task_name, work_dir, input_artifacts=None, output_root=None, 
 @pytest.fixture(scope="module")
 def container_outputs(spec, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("kfp_tasks")
-    ingestion = run_task(spec, "MnistExampleGen", work_dir)
+    ingestion = run_task(spec, dag.EXAMPLE_GEN, work_dir)
     [examples] = ingestion["artifacts"]["examples"]["artifacts"]
-    statistics = run_task(spec, "StatisticsGen", work_dir, {"examples": examples})
+    statistics = run_task(spec, dag.STATISTICS_GEN, work_dir, {"examples": examples})
     [stats] = statistics["artifacts"]["statistics"]["artifacts"]
-    return {"MnistExampleGen": examples, "StatisticsGen": stats}
+    return {dag.EXAMPLE_GEN: examples, dag.STATISTICS_GEN: stats}
 
 
 def _examples(examples_uri, split):
@@ -116,19 +117,19 @@ def _num_examples(statistics_uri, split):
 
 
 def test_ingestion_container_writes_the_local_runs_examples(container_outputs, local_outputs):
-    examples = container_outputs["MnistExampleGen"]
+    examples = container_outputs[dag.EXAMPLE_GEN]
     assert json.loads(examples["metadata"]["split_names"]) == list(SPLITS)
     assert examples["metadata"]["example_counts"] == {s: KUBEFLOW_SUBSET for s in SPLITS}
     for split in SPLITS:
         from_container = _examples(examples["uri"], split)
         assert len(from_container) == KUBEFLOW_SUBSET
-        assert from_container == _examples(local_outputs["MnistExampleGen"], split)
+        assert from_container == _examples(local_outputs[dag.EXAMPLE_GEN], split)
 
 
 def test_statistics_container_counts_what_the_local_run_counts(container_outputs, local_outputs):
-    statistics = container_outputs["StatisticsGen"]
+    statistics = container_outputs[dag.STATISTICS_GEN]
     for split in SPLITS:
         assert _num_examples(statistics["uri"], split) == KUBEFLOW_SUBSET
         assert _num_examples(statistics["uri"], split) == _num_examples(
-            local_outputs["StatisticsGen"], split
+            local_outputs[dag.STATISTICS_GEN], split
         )

@@ -23,7 +23,9 @@ from kfp import components
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import config as config_lib
-from pipeline.launch import kubeflow_compile as kubeflow_runner
+from pipeline import dag
+from pipeline.errors import UserError
+from pipeline.launch import kubeflow_compile
 from pipeline.process import object_store
 from tests.conftest import (  # the S3 server and its data are shared with test_kubeflow_driver_e2e.py
     BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, SECRETS, run_cli,
@@ -137,10 +139,10 @@ def s3_task_outputs(spec, s3_compiled, pod_env, tmp_path_factory):
     cfg, _ = s3_compiled
     work_dir = tmp_path_factory.mktemp("kfp_s3_tasks")
     root = posixpath.join(cfg.pipeline_root, "run-1")
-    ingestion = run_task(spec, "MnistExampleGen", work_dir, output_root=root, env=pod_env["MnistExampleGen"])
+    ingestion = run_task(spec, dag.EXAMPLE_GEN, work_dir, output_root=root, env=pod_env[dag.EXAMPLE_GEN])
     [examples] = ingestion["artifacts"]["examples"]["artifacts"]
     statistics = run_task(
-        spec, "StatisticsGen", work_dir, {"examples": examples}, output_root=root, env=pod_env["StatisticsGen"]
+        spec, dag.STATISTICS_GEN, work_dir, {"examples": examples}, output_root=root, env=pod_env[dag.STATISTICS_GEN]
     )
     [stats] = statistics["artifacts"]["statistics"]["artifacts"]
     return examples, stats
@@ -156,12 +158,12 @@ def test_trainer_task_trains_from_s3_and_writes_its_model_there(
     examples, _ = s3_task_outputs
     root = posixpath.join(cfg.pipeline_root, "run-1")
     # ImportSchemaGen's output, as that task leaves it (it only copies the file).
-    schema_uri = posixpath.join(root, "ImportSchemaGen", "schema")
+    schema_uri = posixpath.join(root, dag.SCHEMA_GEN, "schema")
     s3.upload_file(str(PROJECT_ROOT / "schemas" / "schema.pbtxt"), BUCKET, f"{_key(schema_uri)}/schema.pbtxt")
     schema = {"name": "ImportSchemaGen-schema", "uri": schema_uri, "metadata": {}}
     output = run_task(
-        spec, "Trainer", tmp_path, {"examples": examples, "schema": schema},
-        output_root=root, env=pod_env["Trainer"],
+        spec, dag.TRAINER, tmp_path, {"examples": examples, "schema": schema},
+        output_root=root, env=pod_env[dag.TRAINER],
     )
     [model] = output["artifacts"]["model"]["artifacts"]
     [model_run] = output["artifacts"]["model_run"]["artifacts"]
@@ -179,7 +181,7 @@ def test_ingestion_task_reads_s3_data_and_writes_the_local_runs_examples_to_s3(
     examples, _ = s3_task_outputs
     assert examples["uri"].startswith(f"s3://{BUCKET}/out/pipeline_root/run-1/MnistExampleGen/")
     assert examples["metadata"]["example_counts"] == {s: KUBEFLOW_SUBSET for s in SPLITS}
-    local_dir = Path(local_outputs["MnistExampleGen"])
+    local_dir = Path(local_outputs[dag.EXAMPLE_GEN])
     for split in SPLITS:
         local_files = sorted((local_dir / f"Split-{split}").iterdir())
         keys = sorted(_keys(s3, f"{_key(examples['uri'])}/Split-{split}/"))
@@ -198,7 +200,7 @@ def test_statistics_task_writes_the_local_runs_statistics_to_s3(s3, s3_task_outp
         from_s3.ParseFromString(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
         local = statistics_pb2.DatasetFeatureStatisticsList()
         local.ParseFromString(
-            (Path(local_outputs["StatisticsGen"]) / f"Split-{split}" / "FeatureStats.pb").read_bytes()
+            (Path(local_outputs[dag.STATISTICS_GEN]) / f"Split-{split}" / "FeatureStats.pb").read_bytes()
         )
         assert from_s3.datasets[0].num_examples == KUBEFLOW_SUBSET
         assert from_s3 == local
@@ -208,8 +210,8 @@ def test_credentials_in_beam_args_are_refused():
     cfg = config_lib.from_env(
         {}, image=KUBEFLOW_IMAGE, beam_args=["--s3_access_key_id=AKIA", "--s3_secret_access_key=x"]
     )
-    with pytest.raises(ValueError, match="--s3_access_key_id, --s3_secret_access_key .* compiled spec"):
-        kubeflow_runner.check(cfg)
+    with pytest.raises(UserError, match="--s3_access_key_id, --s3_secret_access_key .* compiled spec"):
+        kubeflow_compile.check(cfg)
 
 
 def test_endpoint_settings_reach_beam_and_the_environment():
@@ -257,12 +259,12 @@ def test_tensorflow_io_registers_s3_for_tf_io_gfile(s3, s3_endpoint, s3_mnist):
     after it (tensorflow-io 0.37.1 alone would abort with 134 at exit)."""
     code = (
         "import sys, tensorflow as tf\n"
-        "from pipeline.process import object_store\n"
+        "from pipeline.process import boundary\n"
         "from components import fs\n"
         "fs.register_filesystems()\n"
         "assert 's3' in tf.io.gfile.get_registered_schemes()\n"
         "print(len(fs.open_file(sys.argv[1], 'rb').read()))\n"
-        "object_store.exit_process(0)\n"
+        "boundary.exit_process(0)\n"
     )
     key = "mnist/t10k-labels-idx1-ubyte.gz"
     result = subprocess.run(

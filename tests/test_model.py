@@ -128,7 +128,7 @@ def test_the_train_step_traces_in_seconds_not_tens_of_seconds():
     import sys
 
     script = (
-        "import time, pipeline, tensorflow as tf\n"
+        "import time, tensorflow as tf\n"
         "from trainer_module import keras_choice, train_loop\n"
         "from trainer_module.model import build_model\n"
         "keras_choice.require()\n"

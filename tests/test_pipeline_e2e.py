@@ -5,6 +5,7 @@ Metadata recorded and what was pushed.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import run_cli
 from trainer_module.export import SERVING_IMAGES
@@ -24,11 +26,7 @@ pytestmark = pytest.mark.e2e
 SUBSET = 3000
 # Small subset, two epochs: well above chance, below the full run's 0.98 bar.
 SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9]
-ALL_COMPONENTS = {
-    "MnistExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-    "ValidationGate", "Trainer", "LatestBlessedModel", "Evaluator", "Pusher",
-    "EvaluationReporter",
-}
+ALL_COMPONENTS = set(dag.NODE_IDS)
 
 
 def _latest_run(output_dir: Path):
@@ -44,7 +42,7 @@ def _versions(output_dir: Path):
 
 
 def _keras_of(nodes) -> str:
-    model_run = nodes["Trainer"].outputs["model_run"][0].uri
+    model_run = nodes[dag.TRAINER].outputs["model_run"][0].uri
     with open(os.path.join(model_run, SUMMARY_FILE)) as f:
         return json.load(f)["keras"]
 
@@ -107,15 +105,30 @@ def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_ru
     )
     assert result.returncode == 0, result.stderr[-3000:]
     store, run, nodes = _latest_run(output_dir)
-    assert nodes["Trainer"].state == "cached" and nodes["Evaluator"].state == "complete"
+    assert nodes[dag.TRAINER].state == "cached" and nodes[dag.EVALUATOR].state == "complete"
     assert metadata.summarize(store, run).blessed is False
     assert metadata.summarize(store, run).pushed_to is None
     assert "Model: NOT blessed" in result.stdout and "nothing pushed" in result.stdout
     assert _versions(output_dir) == pushed_before
 
 
-def test_tfx_cli_and_project_cli_train_with_the_same_keras(first_run, mnist_dir, output_dir, tmp_path):
-    """`tfx run create` imports tensorflow_transform first; `python -m pipeline` does not."""
+# What must not reach the terminal of a run: TensorFlow's C++ log lines
+# (the CUDA stubs among them), absl's, Python logging's, and setuptools'
+# wheel build for the Trainer's module.
+_NOISE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "  # TensorFlow C++
+    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ "  # absl
+    r"|(INFO|WARNING|ERROR):(absl|tensorflow|root|apache_beam)"  # Python logging
+    r"|running (bdist_wheel|build|install|egg_info)|copying |creating build|installing to )"
+)
+
+
+def test_tfx_cli_run_shows_what_the_project_cli_shows_and_trains_with_the_same_keras(
+    first_run, mnist_dir, output_dir, tmp_path
+):
+    """`tfx run create` executes pipeline/local_runner.py, which goes through the
+    same process boundary and terminal output as `python -m pipeline run`; and
+    `tfx run create` imports tensorflow_transform first, `python -m pipeline` does not."""
     tfx = str(Path(sys.executable).parent / "tfx")
     runner = str(Path(__file__).resolve().parents[1] / "pipeline" / "local_runner.py")
     env = dict(
@@ -123,20 +136,38 @@ def test_tfx_cli_and_project_cli_train_with_the_same_keras(first_run, mnist_dir,
         LOCAL_HOME=str(tmp_path / "tfx_home"),  # the tfx CLI's registry of pipelines
         MNIST_DIR=str(mnist_dir),
         MNIST_TFX_OUTPUT_DIR=str(tmp_path / "outputs"),
-        MNIST_TFX_MAX_EXAMPLES_PER_SPLIT="300",
+        MNIST_TFX_MAX_EXAMPLES_PER_SPLIT="500",
         MNIST_TFX_EPOCHS="1",
         MNIST_TFX_ACCURACY_LOWER_BOUND="0",
     )
-    env.pop("TF_USE_LEGACY_KERAS", None)  # the entry points must set it themselves
+    # The entry points must set these themselves.
+    for name in ("TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS"):
+        env.pop(name, None)
     for command in (
         [tfx, "pipeline", "create", "--engine=local", f"--pipeline_path={runner}"],
         [tfx, "run", "create", "--engine=local", "--pipeline_name=mnist-tfx"],
     ):
-        result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        # One stream, in order: what the tfx CLI prints before it starts the
+        # runner is its own (its TensorFlow import's start-up lines included).
+        result = subprocess.run(
+            command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-6000:]
+
+    output = result.stdout
+    assert "Running mnist-tfx: output in" in output, output[-6000:]
+    ours = output[output.index("Running mnist-tfx: output in"):]
+    noise = [line for line in ours.splitlines() if _NOISE.match(line)]
+    assert not noise, "\n".join(noise[:20])
+    for node in dag.NODE_IDS:
+        assert re.search(rf"^  {node} +done in [0-9.]+ s$", ours, re.M), (node, ours)
+    assert "Epoch 1, Loss :" in ours  # the trainer's per-epoch line
+    assert "Model: BLESSED" in ours
+    assert re.search(r"^Pushed to: .*/serving_model/mnist-tfx/\d+$", ours, re.M), ours
 
     _, _, tfx_nodes = _latest_run(tmp_path / "outputs")
-    assert tfx_nodes["Trainer"].state == "complete"
+    assert tfx_nodes[dag.TRAINER].state == "complete"
     _, _, cli_nodes = _latest_run(output_dir)
     assert _keras_of(tfx_nodes) == _keras_of(cli_nodes)
     assert _keras_of(tfx_nodes).startswith("tf_keras 2.")

@@ -21,7 +21,8 @@ from nbclient import NotebookClient
 
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE
 from pipeline import config as config_lib
-from pipeline.launch import local as local_runner
+from pipeline import dag
+from pipeline.launch import local
 from pipeline.inspection import metadata
 from tests import chromium
 from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
@@ -41,8 +42,8 @@ def runs(tmp_path_factory, mnist_dir):
         {}, output_dir=str(tmp_path_factory.mktemp("report_outputs")), mnist_dir=str(mnist_dir),
         max_examples_per_split=SUBSET, epochs=1, accuracy_lower_bound=LOW_BAR,
     )
-    local_runner.run(cfg)
-    local_runner.run(cfg.replace(accuracy_lower_bound=HIGH_BAR, epochs=2))
+    local.run(cfg)
+    local.run(cfg.replace(accuracy_lower_bound=HIGH_BAR, epochs=2))
     store = metadata.open_store(cfg.metadata_path)
     first, second = [r.name for r in metadata.runs(store, cfg.pipeline_name)]
     return cfg, {"blessed": first, "not_blessed": second}
@@ -54,7 +55,7 @@ def _nodes(cfg, run_id):
 
 
 def _report_dir(cfg, run_id) -> Path:
-    return Path(_nodes(cfg, run_id)["EvaluationReporter"].outputs["report"][0].uri)
+    return Path(_nodes(cfg, run_id)[dag.EVALUATION_REPORTER].outputs["report"][0].uri)
 
 
 def _summary(cfg, run_id):
@@ -65,15 +66,15 @@ def _summary(cfg, run_id):
 def test_summary_numbers_are_tfmas_own(runs, which):
     cfg, ids = runs
     nodes = _nodes(cfg, ids[which])
-    assert nodes["EvaluationReporter"].state == "complete"
+    assert nodes[dag.EVALUATION_REPORTER].state == "complete"
     summary = _summary(cfg, ids[which])
-    evaluation_uri = nodes["Evaluator"].outputs["evaluation"][0].uri
+    evaluation_uri = nodes[dag.EVALUATOR].outputs["evaluation"][0].uri
     tfma_overall, tfma_per_digit = metadata.evaluation_metrics(evaluation_uri)
     evaluation = summary["evaluation"]
 
     assert summary["run_id"] == ids[which]
     assert summary["blessed"] is (which == "blessed")
-    assert summary["blessed"] == (metadata.custom_value(nodes["Evaluator"].outputs["blessing"][0], "blessed") == 1)
+    assert summary["blessed"] == (metadata.custom_value(nodes[dag.EVALUATOR].outputs["blessing"][0], "blessed") == 1)
     assert evaluation["overall"]["candidate"]["sparse_categorical_accuracy"] == tfma_overall
     assert {d["digit"]: d["accuracy"] for d in evaluation["per_digit"]} == tfma_per_digit
     assert evaluation["overall"]["candidate"]["example_count"] == SUBSET
@@ -96,7 +97,7 @@ def test_summary_numbers_are_tfmas_own(runs, which):
     if which == "blessed":
         assert evaluation["overall"]["baseline"] is None and changes == []
     else:  # the first run's model is the baseline
-        first = _nodes(cfg, ids["blessed"])["Evaluator"].outputs["evaluation"][0].uri
+        first = _nodes(cfg, ids["blessed"])[dag.EVALUATOR].outputs["evaluation"][0].uri
         baseline_overall, _ = metadata.evaluation_metrics(first)
         assert evaluation["overall"]["baseline"]["sparse_categorical_accuracy"] == pytest.approx(baseline_overall)
         [change] = changes
@@ -152,7 +153,7 @@ def test_report_of_a_run_that_failed_before_evaluation_exits_2(runs, tmp_path):
     images, labels = make_digits(20, seed=3)
     broken = write_mnist_dir(tmp_path / "broken", train=(images, labels[:-1]), test=(images, labels))
     with pytest.raises(Exception):
-        local_runner.run(cfg.replace(mnist_dir=str(broken)))
+        local.run(cfg.replace(mnist_dir=str(broken)))
     result = _report(cfg)  # latest: the failed run
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Verdict: NOT EVALUATED" in result.stdout
@@ -237,16 +238,16 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
     """The compiled EvaluationReporter task, run by TFX's Kubeflow entry point
     (in this process, on the local run's artifacts): the `system.HTML` output
     is the page itself at the URI KFP gave, with a display name."""
-    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
+    from pipeline.process import compat
 
     cfg, ids = runs
     _, spec_path, _ = kubeflow_compiled
     spec = yaml.safe_load(Path(spec_path).read_text())
-    task = spec["root"]["dag"]["tasks"]["EvaluationReporter"]
+    task = spec["root"]["dag"]["tasks"][dag.EVALUATION_REPORTER]
     component = spec["components"][task["componentRef"]["name"]]
     container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
     nodes = _nodes(cfg, ids["not_blessed"])
-    reporter = nodes["EvaluationReporter"]
+    reporter = nodes[dag.EVALUATION_REPORTER]
     inputs = {
         key: {"artifacts": [_runtime_artifact(reporter.inputs[key][0],
                                               component["inputDefinitions"]["artifacts"][key]["artifactType"])]}
@@ -264,7 +265,8 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
         "outputs": {"artifacts": outputs, "outputFile": str(output_file)},
     }
     args = [json.dumps(executor_input) if a == "{{$}}" else a for a in container["args"]]
-    kubeflow_v2_run_executor.main(kubeflow_v2_run_executor._parse_flags(args))
+    main, parse_flags = compat.kubeflow_v2_executor()
+    main(parse_flags(args))
 
     written = json.loads(output_file.read_text())["artifacts"]
     [html] = written["html"]["artifacts"]

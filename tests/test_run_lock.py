@@ -51,12 +51,12 @@ def test_a_second_run_is_refused_at_once_naming_the_first(holder, mnist_dir):
 
 def test_the_tfx_cli_path_is_refused_too(holder, mnist_dir):
     """`tfx run create` runs pipeline/local_runner.py, which takes the lock itself."""
-    from pipeline.launch import local as local_runner
+    from pipeline.launch import local
 
     out, process = holder
     cfg = config_lib.from_env({}, output_dir=str(out), mnist_dir=str(mnist_dir))
     with pytest.raises(DirectoryInUseError, match=f"pid {process.pid}"):
-        local_runner.run(cfg)
+        local.run(cfg)
     assert not (out / "metadata.sqlite").exists()
 
 
@@ -69,7 +69,7 @@ def test_a_holder_killed_with_sigkill_leaves_no_stale_lock(holder):
 
 
 def test_a_holder_may_take_its_own_lock_again(tmp_path):
-    """The CLI holds the lock and calls local_runner.run, which takes it too."""
+    """The CLI holds the lock and calls pipeline.launch.local.run, which takes it too."""
     with dir_lock.hold(str(tmp_path)):
         with dir_lock.hold(str(tmp_path)):
             pass

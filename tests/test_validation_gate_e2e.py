@@ -5,6 +5,7 @@
 import pytest
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import run_cli, write_mnist_dir
 
@@ -22,8 +23,8 @@ def _run_and_check_stopped(data_dir, output_dir):
     cfg = config_lib.PipelineConfig(output_dir=str(output_dir))
     store = metadata.open_store(cfg.metadata_path)
     nodes = metadata.executions(store, metadata.runs(store, cfg.pipeline_name)[-1])
-    assert nodes["ValidationGate"].state == "failed"
-    assert "Trainer" not in nodes and "Pusher" not in nodes
+    assert nodes[dag.VALIDATION_GATE].state == "failed"
+    assert dag.TRAINER not in nodes and dag.PUSHER not in nodes
     return result.stderr
 
 

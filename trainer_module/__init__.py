@@ -1,9 +1,5 @@
 """The MNIST model package: features, input pipeline, CNN, training loops, export.
 
-`task.run_fn` is the TFX Trainer's entry point.
+`task.run_fn` is the TFX Trainer's entry point. The model is Keras 2: every
+module imports `tf_keras` itself (keras_choice.py says why).
 """
-from trainer_module import keras_choice
-
-# The Trainer may import this package in a fresh process (Kubeflow's executor
-# entry point); make the Keras choice before anything loads TensorFlow.
-keras_choice.select()

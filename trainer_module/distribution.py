@@ -12,6 +12,7 @@ import tempfile
 from typing import Dict, Iterator, Optional
 
 import tensorflow as tf
+import tf_keras as keras
 
 from trainer_module import train_loop
 from trainer_module.config import TrainConfig
@@ -103,7 +104,7 @@ class ReplicatedSteps(train_loop.Steps):
 
     def __init__(
         self,
-        model: tf.keras.Model,
+        model: keras.Model,
         learning_rate: float,
         strategy: tf.distribute.Strategy,
         global_batch_size: int,
@@ -111,8 +112,8 @@ class ReplicatedSteps(train_loop.Steps):
     ):
         with strategy.scope():
             super().__init__(model, learning_rate, dropout)
-            self.loss_object = tf.keras.losses.SparseCategoricalCrossentropy(
-                reduction=tf.keras.losses.Reduction.NONE
+            self.loss_object = keras.losses.SparseCategoricalCrossentropy(
+                reduction=keras.losses.Reduction.NONE
             )
         self.strategy = strategy
         self.global_batch_size = global_batch_size
@@ -143,7 +144,7 @@ class ReplicatedSteps(train_loop.Steps):
         self.test_loss.update_state(self.loss_object(labels, prediction))
         self.test_accuracy.update_state(labels, prediction)
 
-    def train_epoch(self, dataset, bar: Optional[tf.keras.utils.Progbar] = None) -> int:
+    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None) -> int:
         steps, examples = self._train_epoch(dataset)
         self.local_examples += int(examples)
         if bar:
@@ -169,7 +170,7 @@ class ReplicatedSteps(train_loop.Steps):
 
 def train(
     strategy: tf.distribute.Strategy,
-    model: tf.keras.Model,
+    model: keras.Model,
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,

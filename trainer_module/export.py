@@ -9,6 +9,7 @@ dtypes are fixed by the signatures, and pixel values out of range fail an
 assertion (InvalidArgumentError, HTTP 400 in TF Serving).
 """
 import tensorflow as tf
+import tf_keras as keras
 
 from trainer_module import features, input_pipeline
 
@@ -26,7 +27,7 @@ def _in_unit_range(images: tf.Tensor, message: str) -> tf.Tensor:
         return tf.identity(images)
 
 
-def export_serving_model(model: tf.keras.Model, export_dir: str) -> None:
+def export_serving_model(model: keras.Model, export_dir: str) -> None:
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized):
         # Parsing fails on an `image` that is not 784 int64 values.

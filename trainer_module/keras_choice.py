@@ -1,12 +1,14 @@
 """The one Keras this project trains with: Keras 2 (`tf_keras`), everywhere.
 
-TFX 1.16, TFMA 0.47 and tensorflow_transform 1.16 are built against Keras 2,
-and merely importing tensorflow_transform sets TF_USE_LEGACY_KERAS=1 for the
-process and its children. Left implicit, the same trainer would run with
-Keras 3 under `python -m pipeline` and with Keras 2 under `tfx run create`.
-So every entry point calls `select()` before TensorFlow is imported, the
-container image sets the same variable, and the trainer checks it with
-`require()` before it builds a model.
+The trainer imports `tf_keras` explicitly, so its model is Keras 2 whatever
+`tf.keras` resolves to. The rest of the process must agree with it: TFX 1.16,
+TFMA 0.47 and tensorflow_transform 1.16 are built against Keras 2 and reach
+it as `tf.keras`, and merely importing tensorflow_transform sets
+TF_USE_LEGACY_KERAS=1 for the process and its children. So the process
+boundary (pipeline/process/boundary.py) calls `select()` before TensorFlow is
+imported, in every entry point and so for every child process it starts;
+the container image sets the same variable for commands that do not start
+through the boundary (the workers' printed command, run as-is by a TFJob).
 """
 import os
 
@@ -20,50 +22,18 @@ def select() -> None:
     os.environ[ENV_VAR] = VALUE
 
 
-def active_keras() -> str:
-    """Names the Keras that `tf.keras` resolves to, e.g. 'tf_keras 2.16.0'."""
-    import tensorflow as tf
-
-    # By what the layers are: tf.keras's module name varies with import order.
-    if tf.keras.layers.Layer.__module__.startswith("tf_keras"):
-        import tf_keras
-
-        return f"tf_keras {tf_keras.__version__}"
-    import keras
-
-    return f"keras {keras.__version__}"
-
-
 def keep_autograph_out_of_keras() -> None:
-    """Tells AutoGraph to leave Keras 2's own code alone, as TF means it to.
+    """Tells AutoGraph to leave Keras 2's own code alone (a private TensorFlow
+    API: pipeline/process/compat.py)."""
+    from pipeline.process import compat
 
-    AutoGraph skips the `keras` package, but TF 2.16 does not know Keras 2's
-    new name, `tf_keras`. So every @tf.function that called the model
-    converted hundreds of Keras functions from their source: measured here,
-    10.9 s of CPU at the train step's first call, and 7 s more in the
-    SavedModel export. Keras' code still runs in the graph, unconverted, as
-    it did when Keras 2 was `keras`.
-    """
-    from tensorflow.python.autograph.core import config, config_lib
-
-    if not any(
-        isinstance(rule, config_lib.DoNotConvert) and rule.matches(EXPECTED)
-        for rule in config.CONVERSION_RULES
-    ):
-        config.CONVERSION_RULES = (config_lib.DoNotConvert(EXPECTED),) + tuple(
-            config.CONVERSION_RULES
-        )
+    compat.keep_autograph_out_of_tf_keras(EXPECTED)
 
 
 def require() -> str:
-    """Fails loudly when TensorFlow was loaded before the choice was made;
-    then keeps AutoGraph out of Keras (see above)."""
-    active = active_keras()
-    if not active.startswith(EXPECTED):
-        raise RuntimeError(
-            f"tf.keras is {active}, but this project trains with Keras 2 "
-            f"({EXPECTED}). Set {ENV_VAR}={VALUE} before TensorFlow is "
-            "imported (every entry point of this project does)."
-        )
+    """Names the trainer's Keras, e.g. 'tf_keras 2.16.0', after keeping
+    AutoGraph out of it (see above)."""
+    import tf_keras
+
     keep_autograph_out_of_keras()
-    return active
+    return f"{EXPECTED} {tf_keras.__version__}"

@@ -1,6 +1,6 @@
 """The seed tutorial's Functional-API CNN, `Basic_CNN`, layer for layer."""
-import tensorflow as tf
-from tensorflow.keras import layers
+import tf_keras as keras
+from tf_keras import layers
 
 from trainer_module import features
 
@@ -14,7 +14,7 @@ def _conv_block(net, filters: int):
     return layers.Dropout(0.25)(net)
 
 
-def build_model() -> tf.keras.Model:
+def build_model() -> keras.Model:
     inputs = layers.Input(shape=features.IMAGE_SHAPE)
 
     # Feature extraction: conv32-conv32-pool-dropout, conv64-conv64-pool-dropout
@@ -31,4 +31,4 @@ def build_model() -> tf.keras.Model:
     net = layers.Dense(features.NUM_CLASSES)(net)
     net = layers.Activation("softmax")(net)
 
-    return tf.keras.Model(inputs=inputs, outputs=net, name="Basic_CNN")
+    return keras.Model(inputs=inputs, outputs=net, name="Basic_CNN")

@@ -12,6 +12,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 import tensorflow as tf
+import tf_keras as keras
 
 from trainer_module.config import TrainConfig
 
@@ -27,17 +28,17 @@ History = List[Dict[str, float]]
 class Steps:
     """The seed's `train_step`/`test_step` with their loss, optimizer and metrics."""
 
-    def __init__(self, model: tf.keras.Model, learning_rate: float, dropout: bool = True):
+    def __init__(self, model: keras.Model, learning_rate: float, dropout: bool = True):
         self.model = model
         self.dropout = dropout
-        self.loss_object = tf.keras.losses.SparseCategoricalCrossentropy()
-        self.optimizer = tf.keras.optimizers.Adam(learning_rate)
-        self.train_loss = tf.keras.metrics.Mean(name="train_loss")
-        self.train_accuracy = tf.keras.metrics.SparseCategoricalAccuracy(
+        self.loss_object = keras.losses.SparseCategoricalCrossentropy()
+        self.optimizer = keras.optimizers.Adam(learning_rate)
+        self.train_loss = keras.metrics.Mean(name="train_loss")
+        self.train_accuracy = keras.metrics.SparseCategoricalAccuracy(
             name="train_accuracy"
         )
-        self.test_loss = tf.keras.metrics.Mean(name="test_loss")
-        self.test_accuracy = tf.keras.metrics.SparseCategoricalAccuracy(
+        self.test_loss = keras.metrics.Mean(name="test_loss")
+        self.test_accuracy = keras.metrics.SparseCategoricalAccuracy(
             name="test_accuracy"
         )
 
@@ -61,7 +62,7 @@ class Steps:
         )
         self.test_accuracy(labels, prediction)
 
-    def train_epoch(self, dataset, bar: Optional[tf.keras.utils.Progbar] = None) -> int:
+    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None) -> int:
         """One pass over `dataset`, step by step; returns the number of steps."""
         step = 0
         for step, (images, labels) in enumerate(dataset, start=1):
@@ -106,11 +107,11 @@ def log_epoch(epoch: int, result: Dict[str, float]) -> None:
     )
 
 
-def _progress_bar(steps_per_epoch: Optional[int]) -> Optional[tf.keras.utils.Progbar]:
+def _progress_bar(steps_per_epoch: Optional[int]) -> Optional[keras.utils.Progbar]:
     """Keras' `1875/1875 [====]` bar, on a terminal only (logs stay clean)."""
     if not sys.stdout.isatty():
         return None
-    return tf.keras.utils.Progbar(steps_per_epoch, unit_name="step")
+    return keras.utils.Progbar(steps_per_epoch, unit_name="step")
 
 
 def run_epochs(steps: Steps, train_ds, eval_ds, epochs: int) -> History:
@@ -132,7 +133,7 @@ def run_epochs(steps: Steps, train_ds, eval_ds, epochs: int) -> History:
 
 
 def train_custom(
-    model: tf.keras.Model,
+    model: keras.Model,
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
@@ -141,7 +142,7 @@ def train_custom(
     return run_epochs(steps, train_ds, eval_ds, config.epochs)
 
 
-class _TrainTimer(tf.keras.callbacks.Callback):
+class _TrainTimer(keras.callbacks.Callback):
     """Each epoch's training time, up to its validation pass."""
 
     def __init__(self):
@@ -156,15 +157,15 @@ class _TrainTimer(tf.keras.callbacks.Callback):
 
 
 def train_fit(
-    model: tf.keras.Model,
+    model: keras.Model,
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
 ) -> History:
     model.compile(
-        optimizer=tf.keras.optimizers.Adam(config.learning_rate),
-        loss=tf.keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     timer = _TrainTimer()
     fit = model.fit(

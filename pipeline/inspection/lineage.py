@@ -4,6 +4,7 @@ from typing import List
 
 from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
+from pipeline.errors import UserError
 
 
 def _pushed_artifact(store, serving_path: str):
@@ -26,7 +27,7 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     serving_path = resolve_model(cfg, ref)
     pushed = _pushed_artifact(store, serving_path)
     if pushed is None:
-        raise ValueError(f"No pushed model at {serving_path} is recorded in {cfg.metadata_path}")
+        raise UserError(f"No pushed model at {serving_path} is recorded in {cfg.metadata_path}")
     [event] = [e for e in store.get_events_by_artifact_ids([pushed.id]) if e.type == e.OUTPUT]
     [pusher] = store.get_executions_by_id([event.execution_id])
     [run] = [c for c in store.get_contexts_by_execution(pusher.id) if c.type == "pipeline_run"]

@@ -7,6 +7,8 @@ from typing import Any, Dict, List, Optional
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline.errors import UserError
+
 STATE_NAMES = {
     value: name.lower()
     for name, value in metadata_store_pb2.Execution.State.items()
@@ -16,9 +18,13 @@ STATE_NAMES = {
 _INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
 
+class NoMetadataStore(UserError, FileNotFoundError):
+    """Nothing has run under this output directory."""
+
+
 def open_store(metadata_path: str) -> mlmd.MetadataStore:
     if not os.path.exists(metadata_path):
-        raise FileNotFoundError(f"No ML Metadata store at {metadata_path}: nothing has run yet")
+        raise NoMetadataStore(f"No ML Metadata store at {metadata_path}: nothing has run yet")
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
@@ -180,13 +186,13 @@ def find_run(store: mlmd.MetadataStore, pipeline_name: str, ref: str) -> metadat
     """A run by id, by a unique prefix of it, or 'latest'."""
     found = runs(store, pipeline_name)
     if not found:
-        raise ValueError(f"No runs of {pipeline_name} recorded yet")
+        raise UserError(f"No runs of {pipeline_name} recorded yet")
     if ref == "latest":
         return found[-1]
     matches = [r for r in found if r.name == ref] or [r for r in found if r.name.startswith(ref)]
     if len(matches) != 1:
         what = "No run" if not matches else f"{len(matches)} runs"
-        raise ValueError(f"{what} of {pipeline_name} match {ref!r}; see `runs list`")
+        raise UserError(f"{what} of {pipeline_name} match {ref!r}; see `runs list`")
     return matches[0]
 
 

@@ -4,7 +4,7 @@ PNG/JPEG files are read as greyscale and scaled to 28x28; a `.npy` file holds
 a batch ([N, 28, 28], [N, 28, 28, 1] or [N, 784]; uint8 0..255 or floats in
 [0, 1]). MNIST digits are light on dark: an image whose mean is above mid-grey
 (dark ink on paper) is inverted first. Input that is none of these is refused
-with a message naming the file (ValueError), before the model is loaded.
+with a message naming the file (UserError), before the model is loaded.
 """
 import os
 from typing import List, Tuple
@@ -12,12 +12,13 @@ from typing import List, Tuple
 import numpy as np
 
 from pipeline.config import PipelineConfig
+from pipeline.errors import UserError
 
 
 def latest_pushed_model(cfg: PipelineConfig) -> str:
     versions = [v for v in os.listdir(cfg.serving_dir) if v.isdigit()] if os.path.isdir(cfg.serving_dir) else []
     if not versions:
-        raise ValueError(f"No pushed model under {cfg.serving_dir}: run the pipeline first")
+        raise UserError(f"No pushed model under {cfg.serving_dir}: run the pipeline first")
     return os.path.join(cfg.serving_dir, max(versions, key=int))
 
 
@@ -34,14 +35,14 @@ def _load_npy(path: str) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable .npy file ({e})") from None
+        raise UserError(f"{path}: not a readable .npy file ({e})") from None
     if array.dtype.kind not in "uif" or array.ndim < 2 or array.shape[1:] not in NPY_SHAPES:
-        raise ValueError(
+        raise UserError(
             f"{path}: {array.dtype} array of shape {array.shape}; expected numbers "
             "shaped [N, 28, 28], [N, 28, 28, 1] or [N, 784]"
         )
     if not np.isfinite(array).all() or array.min(initial=0) < 0 or array.max(initial=0) > 255:
-        raise ValueError(
+        raise UserError(
             f"{path}: values from {array.min()} to {array.max()}; expected 0..255 or [0, 1]"
         )
     return array.reshape(len(array), 28, 28)
@@ -55,7 +56,7 @@ def _load_picture(path: str) -> np.ndarray:
         with Image.open(path) as image:
             grey = np.asarray(image.convert("L").resize((28, 28)), dtype=np.float32) / 255.0
     except OSError as e:  # missing, unreadable, or not an image
-        raise ValueError(f"{path}: not a readable image ({e})") from None
+        raise UserError(f"{path}: not a readable image ({e})") from None
     return grey[None]
 
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from components.evaluation_report import SUMMARY_FILE, render
 from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
+from pipeline.errors import UserError
 
 EXIT_BLESSED, EXIT_NOT_BLESSED, EXIT_NOT_EVALUATED = 0, 1, 2
 REPORTER = "EvaluationReporter"
@@ -121,7 +122,7 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     try:
         store = metadata.open_store(cfg.metadata_path)
     except FileNotFoundError as e:
-        raise ValueError(str(e)) from None
+        raise UserError(str(e)) from None
     run = metadata.find_run(store, cfg.pipeline_name, ref)
     nodes = metadata.executions(store, run)
     evaluator = nodes.get("Evaluator")

@@ -9,27 +9,22 @@ and configuration object as the local runner into:
 Every task runs `config.image` (see Dockerfile), which holds the project under
 `config.image_project_root`, with the command `COMMAND` (TFX's executor entry
 point, with s3:// registered) and, for an S3-compatible store, the endpoint's
-environment (pipeline/object_store.py). Compiling also builds the Trainer module's wheel
+environment (pipeline/process/object_store.py). Compiling also builds the Trainer module's wheel
 and stages it under the pipeline root, so the compiling machine needs write
 access to `config.output_dir` (e.g. gs://bucket/mnist-tfx).
 
-This file is also a pipeline file for the tfx CLI (always pass --engine):
-
-    MNIST_TFX_IMAGE=... MNIST_TFX_OUTPUT_DIR=gs://... \\
-      tfx pipeline compile --engine=vertex --pipeline_path="$PWD/pipeline/kubeflow_runner.py"
+`python -m pipeline compile` (pipeline/cli/kubeflow.py) and the tfx CLI's
+runner file (pipeline/kubeflow_runner.py) both compile through
+`compile_pipeline`.
 """
 import itertools
 import os
 import re
-import sys
 from typing import Dict, List, Optional
 
-if __name__ == "__main__" and __package__ in (None, ""):
-    # Run as a script (by the tfx CLI): see local_runner.py.
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
-from pipeline.process import object_store  # noqa: E402
+from pipeline import config as config_lib
+from pipeline.errors import ConfigError, UserError
+from pipeline.process import object_store
 
 # KFP 2 (and Vertex) accept only these pipeline names.
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -59,13 +54,13 @@ def trainer_resources(config: config_lib.PipelineConfig):
 def check(config: config_lib.PipelineConfig) -> None:
     """Fails before compiling on settings the cluster could not run."""
     if not config.image:
-        raise ValueError(
+        raise ConfigError(
             "no container image for the Kubeflow tasks: build and push the "
             "Dockerfile's image, then pass --image REGISTRY/mnist-tfx:TAG "
             "(or set MNIST_TFX_IMAGE)"
         )
     if not PIPELINE_NAME.fullmatch(config.pipeline_name):
-        raise ValueError(
+        raise ConfigError(
             f"pipeline name {config.pipeline_name!r}: Kubeflow Pipelines takes "
             "lowercase letters, digits and dashes only"
         )
@@ -158,9 +153,9 @@ def compile_pipeline(
     check(config)
     package_path = package_path or default_package_path(config)
     if not package_path.endswith((".yaml", ".yml")):
-        raise ValueError(f"{package_path}: the PipelineSpec file must end in .yaml")
+        raise UserError(f"{package_path}: the PipelineSpec file must end in .yaml")
     if vertex_job_path and not vertex_job_path.endswith(".json"):
-        raise ValueError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
+        raise UserError(f"{vertex_job_path}: the Vertex PipelineJob file must end in .json")
     # The Trainer's wheel is staged under the pipeline root from here: through
     # S3_ENDPOINT when it is set (a port-forward), else the pods' endpoint.
     object_store.configure_process(config, keep_environment=True)
@@ -189,8 +184,3 @@ def compile_pipeline(
         written.append(path)
     _finish_spec(written[0], vertex_job_path and written[-1], config)
     return written
-
-
-if __name__ == "__main__":
-    compile_pipeline(config_lib.from_env())
-    object_store.end_script(__file__)

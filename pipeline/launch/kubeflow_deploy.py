@@ -12,9 +12,11 @@ import time
 from typing import Optional
 
 from pipeline import config as config_lib
+from pipeline.errors import UserError
+from pipeline.process import compat
 
 
-class DeployError(RuntimeError):
+class DeployError(UserError, RuntimeError):
     """Kubeflow Pipelines could not be reached, refused us, or refused the spec."""
 
 
@@ -24,19 +26,6 @@ class Deployment:
     version_id: str
     run_id: Optional[str] = None
     run_url: Optional[str] = None
-
-
-def _client_class():
-    import kfp
-
-    class Client(kfp.Client):
-        def get_kfp_healthz(self, sleep_duration: int = 5):
-            # kfp.Client's constructor checks health up to five times, 5 s
-            # apart, on any HTTP error: a refused token would surface as a
-            # timeout after 25 s. One attempt, and its error, is what we want.
-            return self._healthz_api.get_healthz()
-
-    return Client
 
 
 def _server_message(error) -> str:
@@ -95,7 +84,7 @@ def connect(config: config_lib.PipelineConfig):
     """A kfp.Client for the configured endpoint and credentials."""
     where = config.kfp_host or "the default endpoint (KF_PIPELINES_ENDPOINT or kubeconfig)"
     try:
-        return _client_class()(
+        return compat.kfp_client_class()(
             host=config.kfp_host or None,
             namespace=config.kfp_namespace or "kubeflow",  # kfp's way to say "not set"
             existing_token=config.kfp_token or None,
@@ -114,7 +103,7 @@ def deploy(
     """Uploads `package_path` (a new version if the pipeline exists); optionally runs it."""
     check_spec(package_path)
     client = connect(config)
-    where = client._existing_config.host  # the URL kfp resolved (host, env or kubeconfig)
+    where = compat.kfp_host(client)
     name = config.pipeline_name
     namespace = config.kfp_namespace or None
     version_name = version_name or f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -150,7 +139,7 @@ def deploy(
             )
             result.run_id = run.run_id
             # The same UI address kfp prints (KF_PIPELINES_UI_ENDPOINT, else the host).
-            result.run_url = f"{client._get_url_prefix()}/#/runs/details/{run.run_id}"
+            result.run_url = f"{compat.kfp_ui_url_prefix(client)}/#/runs/details/{run.run_id}"
         return result
     except Exception as e:
         raise _explain(step, where, e) or e

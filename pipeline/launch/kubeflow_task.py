@@ -3,28 +3,29 @@
     python -m pipeline.launch.kubeflow_task ARGS   (what the compiled spec runs)
 
 is `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
-ARGS` with tensorflow-io's filesystems registered first, so that tf.io.gfile
-reads and writes s3:// pipeline roots and data (endpoint and region from the
-container's environment: pipeline/object_store.py), and with the process
-ended by object_store.exit_process, so that a task that succeeded is not
-reported failed by tensorflow-io's crash at interpreter exit. Input artifacts
-that the KFP backend hands over untyped are typed first (pipeline/kfp_compat.py).
+ARGS` started through the process boundary (pipeline/process/boundary.py):
+Keras 2 selected and tensorflow-io's filesystems registered first, so that
+tf.io.gfile reads and writes s3:// pipeline roots and data (endpoint and
+region from the container's environment: pipeline/process/object_store.py),
+and the process ended so that a task that succeeded is not reported failed
+by tensorflow-io's crash at interpreter exit. What an open-source KFP backend
+hands the task is first made into what TFX reads (compat.adapt_kfp_executor_input).
 """
 import sys
 import traceback
 
-from pipeline import kfp_compat
-from pipeline.process import object_store  # (the package selects Keras 2 first)
+from pipeline.process import boundary
 
 
 def main() -> int:
-    object_store.register_filesystems()
     from absl import app
-    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as entry
 
-    sys.argv = kfp_compat.adapt_executor_input(sys.argv)
+    from pipeline.process import compat
+
+    executor_main, parse_flags = compat.kubeflow_v2_executor()
+    sys.argv = compat.adapt_kfp_executor_input(sys.argv)
     try:
-        app.run(entry.main, flags_parser=entry._parse_flags)
+        app.run(executor_main, flags_parser=parse_flags)
         return 0  # app.run always exits; not reached
     except SystemExit as done:
         code = done.code
@@ -38,4 +39,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(object_store.exit_process(main()))
+    boundary.run_entry(main, s3=True)

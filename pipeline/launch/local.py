@@ -1,13 +1,8 @@
 """Runs the pipeline locally: TFX's LocalDagRunner, Beam in-process, and an
 embedded SQLite ML Metadata store under the output directory.
 
-This file is also what the tfx CLI takes:
-
-    tfx pipeline create --engine=local --pipeline_path="$PWD/pipeline/local_runner.py"
-    tfx run create --engine=local --pipeline_name=mnist-tfx
-
-The tfx CLI runs it as a script with no arguments, so its settings come from
-the environment (MNIST_DIR, MNIST_TFX_OUTPUT_DIR, MNIST_TFX_EPOCHS, ...).
+`python -m pipeline run` (pipeline/cli/run.py) and the tfx CLI's runner file
+(pipeline/local_runner.py) both run it through `run`.
 
 One run at a time per output directory: a run holds the directory's lock
 throughout, and first cleans up after any earlier run that was killed.
@@ -15,18 +10,13 @@ throughout, and first cleans up after any earlier run that was killed.
 import glob
 import os
 import shutil
-import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-if __name__ == "__main__" and __package__ in (None, ""):
-    # Run as a script (by the tfx CLI): this file's directory is first on
-    # sys.path; put the project root there instead so `pipeline` is the package.
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-from components import dir_lock  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402  (selects Keras first)
-from pipeline import dag  # noqa: E402
-from pipeline.process import object_store  # noqa: E402
+from components import dir_lock
+from pipeline import config as config_lib
+from pipeline import dag
+from pipeline.errors import UserError
+from pipeline.process import object_store
 
 
 def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
@@ -44,6 +34,20 @@ def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
             os.path.join(node_dir, ".system", "executor_execution", execution_id)
         ]:
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def resume_point(config: config_lib.PipelineConfig) -> Tuple[List[str], str]:
+    """(failed nodes, run id) of the latest run, for a partial re-run."""
+    from pipeline.inspection import metadata
+
+    metadata.close_interrupted(config.metadata_path, config.pipeline_name)  # a killed run failed too
+    store = metadata.open_store(config.metadata_path)
+    latest = metadata.find_run(store, config.pipeline_name, "latest")
+    nodes = metadata.executions(store, latest)
+    failed = [node_id for node_id, node in nodes.items() if node.state == "failed"]
+    if not failed:
+        raise UserError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
+    return failed, latest.name
 
 
 def run(
@@ -82,8 +86,3 @@ def run(
 
             metadata.record_failure(config.metadata_path, config.pipeline_name, error)
             raise
-
-
-if __name__ == "__main__":
-    run(config_lib.from_env())
-    object_store.end_script(__file__)

@@ -22,6 +22,7 @@ import time
 from typing import Callable, Deque, List, Optional, TextIO
 
 from pipeline.config import PROJECT_ROOT, PipelineConfig
+from pipeline.errors import UserError
 
 TRAINER_EXECUTOR = "tfx.components.trainer.executor.GenericExecutor"
 RUN_FN = "trainer_module.task.run_fn"
@@ -29,7 +30,7 @@ RUN_FN = "trainer_module.task.run_fn"
 _TAIL = 15
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(UserError, RuntimeError):
     """A worker process exited with an error; the others were stopped."""
 
 
@@ -61,7 +62,7 @@ def latest_examples_uri(cfg: PipelineConfig) -> str:
     from pipeline.inspection import metadata
 
     if not os.path.exists(cfg.metadata_path):
-        raise ValueError(
+        raise UserError(
             f"No pipeline runs recorded under {cfg.output_dir}: run the pipeline "
             "first, or pass --examples DIR"
         )
@@ -71,7 +72,7 @@ def latest_examples_uri(cfg: PipelineConfig) -> str:
         if a.state == metadata_store_pb2.Artifact.LIVE
     ]
     if not live:
-        raise ValueError(
+        raise UserError(
             f"No Examples recorded in {cfg.metadata_path}: run the pipeline "
             "first, or pass --examples DIR"
         )
@@ -87,7 +88,7 @@ def _split_names(examples_uri: str) -> List[str]:
         if name.startswith("Split-")
     )
     if not {"train", "eval"} <= set(names):
-        raise ValueError(
+        raise UserError(
             f"{examples_uri} is not an Examples artifact with train and eval "
             "splits (Split-train/ and Split-eval/ with TFRecord files)"
         )
@@ -170,7 +171,7 @@ def run_workers(
     collective. Raises WorkerFailed naming the worker, with its last lines.
     """
     if num_workers < 1:
-        raise ValueError("--num-workers must be at least 1")
+        raise UserError("--num-workers must be at least 1")
     lock = threading.Lock()
 
     def writer(stream: TextIO, prefix: str) -> Callable[[str], None]:

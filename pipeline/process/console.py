@@ -12,12 +12,14 @@ import os
 import sys
 import time
 import warnings
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from absl import logging as absl_logging
 
 # The LocalDagRunner's own messages when a component starts and ends.
 _STARTED, _FINISHED = "Component %s is running.", "Component %s is finished."
+
+T = TypeVar("T")
 
 
 def quiet_before_tensorflow() -> None:
@@ -93,3 +95,21 @@ def native_output_to(log_path: str) -> Iterator[None]:
         sys.stdout, sys.stderr = old_streams
         for fd in (log_fd, *saved.values()):
             os.close(fd)
+
+
+def log_path(directory: str, kind: str) -> str:
+    """<directory>/logs/<kind>-<date>-<time>.log"""
+    return os.path.join(directory, "logs", time.strftime(f"{kind}-%Y%m%d-%H%M%S.log"))
+
+
+def quietly(verbose: bool, log: str, fn: Callable[[], T]) -> T:
+    """Calls fn(), its TensorFlow/TFX noise sent to `log` unless `verbose`."""
+    if verbose:
+        return fn()
+    print(f"  log: {log}", flush=True)
+    try:
+        with native_output_to(log):
+            return fn()
+    except Exception:
+        print(f"Full log: {log}", file=sys.stderr)
+        raise

@@ -2,7 +2,7 @@
 
 Two filesystems read and write a run's files, and each needs S3 set up:
   - tf.io.gfile (TFX's artifacts, ingestion, the Trainer): tensorflow-io's
-    plugin (components/mnist_example_gen/fs.py registers it), configured by
+    plugin (components/fs.py registers it), configured by
     environment variables it reads when it first opens an s3:// path;
   - Beam's own filesystems (StatisticsGen, the Evaluator, ...): apache-beam's
     S3 filesystem (boto3), configured by Beam arguments.
@@ -15,13 +15,15 @@ each process finds them where the AWS SDKs look (AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, ~/.aws, a pod's service account role). On Kubeflow,
 `kubernetes_platform` names a secret they come from (what kfp-kubernetes'
 use_secret_as_env writes for a KFP DSL pipeline).
+
+A process that set s3:// up ends through pipeline/process/boundary.py's
+exit_process (tensorflow-io 0.37.1 aborts at interpreter exit otherwise).
 """
-import logging
 import os
-import sys
 from typing import Dict, Iterable, List, Optional
 
-from components.fs import filesystems_registered, register_filesystems
+from components.fs import register_filesystems
+from pipeline.errors import ConfigError
 
 SCHEME = "s3://"
 # Beam arguments that would put credentials into a compiled spec.
@@ -87,7 +89,7 @@ def check_no_credentials(cfg) -> None:
     """Refuses Beam arguments that would write S3 credentials into a spec."""
     found = [a.split("=", 1)[0] for a in cfg.beam_args if a.startswith(CREDENTIAL_ARGS)]
     if found:
-        raise ValueError(
+        raise ConfigError(
             f"{', '.join(found)} in the Beam arguments would be written into the "
             "compiled spec: give the tasks their S3 credentials from a Kubernetes "
             "secret instead (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; see the README)"
@@ -109,34 +111,3 @@ def configure_process(cfg, keep_environment: bool = False) -> None:
             os.environ[name] = value
     register_filesystems()
 
-
-def exit_process(status: int) -> int:
-    """Ends the process with `status` once it has set up s3://.
-
-    tensorflow-io 0.37.1 aborts ("pure virtual method called", status 134) in
-    the AWS SDK's teardown at interpreter exit in any process that opened an
-    s3:// path (github.com/tensorflow/io/issues/2039, fixed after the last
-    release), which would fail a task that succeeded. So a process that set
-    it up flushes its output and leaves without running the C++ destructors
-    (nor atexit handlers). Otherwise it just returns `status`: TFMA imports
-    tensorflow_io in every process, and exiting normally is fine then.
-    """
-    if not filesystems_registered():
-        return status
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(status)
-
-
-def end_script(script_file: str) -> None:
-    """The end of a runner script's `__main__` block: `exit_process(0)`, but
-    only when the script is the process's program. `tfx pipeline create`
-    executes the script inside the tfx CLI's process, which must live on to
-    save the pipeline."""
-    program = getattr(sys.modules.get("__main__"), "__file__", None) or ""
-    if os.path.realpath(program) == os.path.realpath(script_file):
-        exit_process(0)

@@ -1,0 +1,99 @@
+"""`run`: the pipeline here, with one line per component on the terminal.
+
+`run_in_terminal` is also what pipeline/local_runner.py shows under
+`tfx run create --engine=local`, so both ways of running look the same.
+"""
+import argparse
+import dataclasses
+import os
+import time
+
+from pipeline import config as config_lib
+from pipeline.cli import options
+from pipeline.cli.table import format_table
+from pipeline.process import console
+
+
+def add_parser(commands) -> None:
+    run = commands.add_parser("run", help="run the pipeline locally")
+    options.add_config_options(run, kubeflow=False)
+    run.add_argument(
+        "--resume", action="store_true",
+        help="re-run only the latest run's failed components and those downstream of them",
+    )
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_in_terminal(options.config_from(args), resume=args.resume, verbose=args.verbose)
+
+
+def run_in_terminal(
+    cfg: config_lib.PipelineConfig, resume: bool = False, verbose: bool = False
+) -> int:
+    """Runs the pipeline: its noise to a log file unless `verbose`, then a summary."""
+    from components import dir_lock
+
+    cfg.check_local_output_dir()
+    # Refused at once, before anything loads, when another run holds it.
+    with dir_lock.hold(cfg.output_dir):
+        return _run(cfg, resume, verbose)
+
+
+def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
+    print(f"Running {cfg.pipeline_name}: output in {cfg.output_dir}", flush=True)
+    print(f"  data: {cfg.mnist_dir or 'download (verified by SHA-256)'}; "
+          f"train: {dataclasses.asdict(cfg.train)}", flush=True)
+    started = time.monotonic()
+    if cfg.mnist_dir and not config_lib.is_remote(cfg.mnist_dir):
+        # Read and checked now, in about a second, so bad files stop the run
+        # before TensorFlow loads; ingestion checks them again.
+        from components.mnist_example_gen import source
+
+        source.from_directory(cfg.mnist_dir).check()
+    if not cfg.mnist_dir:
+        # Fetch (or verify the cached copy) now, with a progress bar, so an
+        # offline machine fails in seconds rather than after the pipeline
+        # is built; the ingestion executor then finds the verified cache.
+        from components.mnist_example_gen import source
+
+        print(f"  MNIST cache: {source.download().directory}", flush=True)
+
+    from_nodes, base_run_id = None, None
+    if resume:
+        from pipeline.launch import local
+
+        from_nodes, base_run_id = local.resume_point(cfg)
+        print(f"  resuming run {base_run_id} from {', '.join(from_nodes)}", flush=True)
+
+    def run():
+        from pipeline.launch import local  # loads TensorFlow: its noise goes to the log
+
+        local.run(cfg, from_nodes=from_nodes, base_run_id=base_run_id)
+
+    console.quietly(verbose, console.log_path(cfg.output_dir, "run"), run)
+    print_summary(cfg, time.monotonic() - started)
+    return 0
+
+
+def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
+    from components.evaluation_report import HTML_FILE
+    from pipeline import dag
+    from pipeline.inspection import metadata
+
+    store = metadata.open_store(cfg.metadata_path)
+    run = metadata.runs(store, cfg.pipeline_name)[-1]
+    summary = metadata.summarize(store, run)
+    print(f"\nRun {summary.run_id} finished in {seconds:.0f} s")
+    print("\n".join(format_table(None, summary.states.items(), indent=2)))
+    if summary.accuracy is not None:
+        print(f"Test accuracy (TFMA, {cfg.pipeline_name}): {summary.accuracy:.2%}")
+        digits = "  ".join(f"{d}:{a:.1%}" for d, a in summary.accuracy_per_digit.items())
+        print(f"  per digit: {digits}")
+    verdict = {True: "BLESSED", False: "NOT blessed", None: "not evaluated"}[summary.blessed]
+    print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound})")
+    print(f"Pushed to: {summary.pushed_to or 'nothing pushed'}")
+    reporter = metadata.executions(store, run).get(dag.EVALUATION_REPORTER)
+    if reporter and reporter.outputs.get(dag.REPORT_KEY):
+        print(f"Report: {os.path.join(reporter.outputs[dag.REPORT_KEY][0].uri, HTML_FILE)}"
+              f" (terminal: python -m pipeline report {summary.run_id})")

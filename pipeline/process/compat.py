@@ -1,0 +1,223 @@
+"""Every private API of a dependency this project uses, and the pins they were written for.
+
+A private name (`_parse_flags`, `client._existing_config`, TensorFlow's
+`tensorflow.python...`) can change in any release, and so can the bug a
+workaround works around. So they are all here, each with why there is no
+public way and the version it was written for, and this module checks the
+installed versions when it is imported: every process imports it first
+(pipeline/process/boundary.py), so an upgrade stops there, at once, with a
+message naming what to review, rather than deep inside a run.
+
+To upgrade a pinned package: change the pin in pyproject.toml and re-lock
+(`make lock`), check each workaround listed for it below against the new
+version, then update `PINS`.
+
+Kept free of TensorFlow, TFX and KFP imports at module level: it is imported
+before them, by processes that may never load them.
+"""
+import importlib.metadata
+from typing import Callable, Dict, List, Tuple
+
+
+class IncompatibleVersion(RuntimeError):
+    """An installed dependency is not the version a workaround was written for."""
+
+
+# Distribution -> (the version written for: exact, or a prefix ending in "."),
+# and what depends on it. Mirrors the pins in pyproject.toml.
+PINS: Dict[str, Tuple[str, List[str]]] = {
+    "tfx": ("1.16.0", [
+        "kubeflow_v2_executor (TFX's private _parse_flags)",
+        "adapt_kfp_executor_input (what TFX's KFP v2 entry point cannot read from KFP 2.0-2.5 backends)",
+    ]),
+    "kfp": ("2.5.0", [
+        "kfp_client_class (kfp.Client._healthz_api)",
+        "kfp_host (kfp.Client._existing_config)",
+        "kfp_ui_url_prefix (kfp.Client._get_url_prefix)",
+    ]),
+    "tensorflow": ("2.16.", ["keep_autograph_out_of_tf_keras (tensorflow.python.autograph)"]),
+    "tf-keras": ("2.16.0", ["keep_autograph_out_of_tf_keras (Keras 2's package name)"]),
+    "tensorflow-io": ("0.37.1", [
+        "the hard exit of a process that set up s3:// (pipeline/process/boundary.py, "
+        "github.com/tensorflow/io/issues/2039)",
+    ]),
+    # No private API: tfx-bsl 1.16 cannot import newer Beams (pyproject.toml).
+    "apache-beam": ("2.59.0", ["TFX 1.16's tested Beam (tfx-bsl 1.16 imports)"]),
+}
+
+
+def _matches(installed: str, pinned: str) -> bool:
+    return installed.startswith(pinned) if pinned.endswith(".") else installed == pinned
+
+
+def check_versions(version: Callable[[str], str] = importlib.metadata.version) -> None:
+    """Raises IncompatibleVersion naming every dependency that is not at its pin."""
+    problems = []
+    for name, (pinned, workarounds) in PINS.items():
+        try:
+            installed = version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = "not installed"
+        if not _matches(installed, pinned):
+            wanted = pinned + "x" if pinned.endswith(".") else pinned
+            problems.append(
+                f"{name} is {installed}, but {', '.join(workarounds)} was written for "
+                f"{name} {wanted}"
+            )
+    if problems:
+        raise IncompatibleVersion(
+            "this project's workarounds for its pinned dependencies do not apply: "
+            + "; ".join(problems)
+            + ". Reinstall the locked versions (make setup), or review each workaround "
+            "in pipeline/process/compat.py and update its PINS."
+        )
+
+
+check_versions()
+
+
+def kubeflow_v2_executor() -> Tuple[Callable, Callable]:
+    """(main, flags_parser) of TFX's Kubeflow V2 container entry point, for
+    `absl.app.run(main, flags_parser=...)`.
+
+    TFX 1.16.0 runs the module only as `python -m ...kubeflow_v2_run_executor`;
+    calling it in-process (to set up s3:// first) means passing its flag
+    parser, which is private (`_parse_flags`), as its own `__main__` does.
+    """
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as entry
+
+    return entry.main, entry._parse_flags
+
+
+def kfp_client_class():
+    """kfp.Client, checking the server's health once instead of five times.
+
+    kfp 2.5.0's constructor retries its health check five times, 5 s apart, on
+    any HTTP error, so a refused token would surface as a timeout after 25 s.
+    The override calls the private health API (`_healthz_api`) once, and its
+    error is what the user sees.
+    """
+    import kfp
+
+    class Client(kfp.Client):
+        def get_kfp_healthz(self, sleep_duration: int = 5):
+            return self._healthz_api.get_healthz()
+
+    return Client
+
+
+def kfp_host(client) -> str:
+    """The API URL a kfp 2.5.0 Client resolved (from the host, KF_PIPELINES_ENDPOINT
+    or kubeconfig); kfp keeps it only in the private `_existing_config`."""
+    return client._existing_config.host
+
+
+def kfp_ui_url_prefix(client) -> str:
+    """The UI's address, as kfp 2.5.0 prints it for a run (KF_PIPELINES_UI_ENDPOINT,
+    else the host): the private `_get_url_prefix`."""
+    return client._get_url_prefix()
+
+
+def keep_autograph_out_of_tf_keras(package: str = "tf_keras") -> None:
+    """Tells AutoGraph to leave Keras 2's own code alone, as TF means it to.
+
+    TensorFlow 2.16's AutoGraph skips the `keras` package but does not know
+    Keras 2's new name, `tf_keras`, so every @tf.function that called the
+    model converted hundreds of Keras functions from their source, at the
+    train step's first call and again in the SavedModel export. Keras' code
+    still runs in the graph, unconverted, as it did when Keras 2 was `keras`.
+    The rules are a private module's list (tensorflow.python.autograph.core).
+    """
+    from tensorflow.python.autograph.core import config, config_lib
+
+    if not any(
+        isinstance(rule, config_lib.DoNotConvert) and rule.matches(package)
+        for rule in config.CONVERSION_RULES
+    ):
+        config.CONVERSION_RULES = (config_lib.DoNotConvert(package),) + tuple(
+            config.CONVERSION_RULES
+        )
+
+
+# --- What an open-source KFP backend hands a TFX 1.16 task -------------------
+# What the KFP 2.x backend hands a TFX 1.16 task, made into what TFX reads.
+#
+# Open-source KFP (2.0.0 to 2.5.0 at least) gives a task its upstream artifacts
+# with an empty type schema: the backend records no schema for them
+# (kubeflow/pipelines 2.5.0, backend/src/v2/metadata/client.go:948,
+# `Schema: "" // TODO`), and `OutputArtifact.ToRuntimeArtifact` (client.go:175-189)
+# turns that into `type: {instanceSchema: ""}`. TFX 1.16's KFP v2 entry point then
+# fails in `_retrieve_class_path` (tfx/orchestration/kubeflow/v2/container/
+# kubeflow_v2_entrypoint_utils.py:252-267): `yaml.safe_load("")` is None, and
+# None has no `.get('title')`. Vertex AI fills the schema; KFP does not.
+#
+# The component's own inputs spec, which TFX passes every task with pipeline
+# spec 2.1 (`--json_serialized_inputs_spec_args`), says each input's type, so
+# an artifact with no usable type takes it from there. sky-uk/kfp-operator's
+# tfx_kfp_v2_shim patches the same gap.
+#
+# KFP 2.5.0's driver also adds an output of its own to every task, unless the
+# API server's PUBLISH_LOGS says otherwise: `executor-logs`, typed
+# `system.Artifact` (backend/src/v2/driver/driver.go:2025-2038; the flag's
+# default "true": backend/src/v2/cmd/driver/main.go:85). Its launcher fills it
+# with the task's log (backend/src/v2/component/launcher_v2.go:512). TFX would
+# import `system.Artifact` as a class and fail, so the executor never sees it.
+#
+# And the backend stores an artifact's struct and list metadata wrapped, as
+# `{"struct": {...}}` and `{"list": [...]}` (StructValueToMLMDValue,
+# backend/src/v2/metadata/converter.go:133-165), and hands them on so; the
+# upstream task wrote them bare, so they are unwrapped again here.
+INVOCATION_FLAG = "--json_serialized_invocation_args"
+INPUTS_SPEC_FLAG = "--json_serialized_inputs_spec_args"
+LAUNCHER_LOGS_KEY = "executor-logs"
+
+
+def _has_title(schema) -> bool:
+    kind = schema.WhichOneof("kind")
+    if kind == "schema_title":
+        return bool(schema.schema_title)
+    return kind == "instance_schema" and "title:" in schema.instance_schema
+
+
+def _unwrap_metadata(metadata) -> bool:
+    """Undoes the backend's wrapping of struct and list values, in place."""
+    changed = False
+    for name, value in list(metadata.fields.items()):
+        if value.WhichOneof("kind") != "struct_value" or len(value.struct_value.fields) != 1:
+            continue
+        [(wrapper, inner)] = value.struct_value.fields.items()
+        kind = inner.WhichOneof("kind")
+        if (wrapper, kind) in (("struct", "struct_value"), ("list", "list_value")):
+            metadata.fields[name].CopyFrom(inner)
+            changed = True
+    return changed
+
+
+def adapt_kfp_executor_input(argv: List[str]) -> List[str]:
+    """`argv` of TFX's KFP v2 entry point, with every input artifact typed and
+    the launcher's own log output left out."""
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    if INVOCATION_FLAG not in argv or INPUTS_SPEC_FLAG not in argv:
+        return argv
+    at_input, at_spec = argv.index(INVOCATION_FLAG) + 1, argv.index(INPUTS_SPEC_FLAG) + 1
+    executor_input = json_format.Parse(argv[at_input], pipeline_spec_pb2.ExecutorInput())
+    inputs_spec = json_format.Parse(
+        argv[at_spec], pipeline_spec_pb2.ComponentInputsSpec(), ignore_unknown_fields=True
+    )
+    filled = False
+    for key, artifacts in executor_input.inputs.artifacts.items():
+        for artifact in artifacts.artifacts:
+            if key in inputs_spec.artifacts and not _has_title(artifact.type):
+                artifact.type.CopyFrom(inputs_spec.artifacts[key].artifact_type)
+                filled = True
+            filled |= _unwrap_metadata(artifact.metadata)
+    if LAUNCHER_LOGS_KEY in executor_input.outputs.artifacts:
+        del executor_input.outputs.artifacts[LAUNCHER_LOGS_KEY]
+        filled = True
+    if not filled:
+        return argv
+    argv = list(argv)
+    argv[at_input] = json_format.MessageToJson(executor_input)
+    return argv

@@ -1,0 +1,20 @@
+"""pipeline/dag.py's node ids are the built pipeline's, so code may name nodes by them."""
+from pipeline import config as config_lib
+from pipeline import dag
+
+
+def test_node_ids_are_the_pipelines(tmp_path):
+    pipeline = dag.create_pipeline(config_lib.PipelineConfig(output_dir=str(tmp_path)))
+    assert sorted(node.id for node in pipeline.components) == sorted(dag.NODE_IDS)
+    by_id = {node.id: node for node in pipeline.components}
+    assert dag.MODEL_RUN_KEY in by_id[dag.TRAINER].outputs
+    assert {dag.REPORT_KEY, dag.HTML_KEY} <= set(by_id[dag.EVALUATION_REPORTER].outputs)
+    assert dag.BASELINE_MODEL_KEY in by_id[dag.EVALUATOR].inputs
+
+
+def test_the_names_do_not_load_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys; from pipeline import dag; assert 'tensorflow' not in sys.modules and 'tfx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
