@@ -33,7 +33,7 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 from pipeline import config as config_lib  # noqa: E402  (selects Keras 2 first)
 from pipeline import metadata  # noqa: E402
-from trainer_module.task import SUMMARY_FILE  # noqa: E402
+from trainer_module.config import TRAINING_SUMMARY_FILE  # noqa: E402
 
 # Everything but the Trainer: what the pipeline adds to training.
 TRAINER = "Trainer"
@@ -96,7 +96,7 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     result["accuracy"] = summary.accuracy
     result["blessed"] = summary.blessed
     trainer = nodes[TRAINER]
-    with open(os.path.join(trainer.outputs["model_run"][0].uri, SUMMARY_FILE)) as f:
+    with open(os.path.join(trainer.outputs["model_run"][0].uri, TRAINING_SUMMARY_FILE)) as f:
         history = json.load(f)["history"]
     counts = metadata.custom_value(trainer.inputs["examples"][0], "example_counts")
     train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]
