@@ -239,8 +239,12 @@ def _first(node: Optional[NodeExecution], key: str, outputs: bool = True):
     return found[0] if found else None
 
 
-def summarize(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> RunSummary:
-    nodes = executions(store, run)
+def summarize(
+    store: mlmd.MetadataStore, run: metadata_store_pb2.Context,
+    nodes: Optional[Dict[str, NodeExecution]] = None,
+) -> RunSummary:
+    """`nodes`: the run's executions(), when the caller has them already."""
+    nodes = executions(store, run) if nodes is None else nodes
     evaluator = nodes.get("Evaluator")
     report = _first(nodes.get("EvaluationReporter"), "report")
     figures = {} if report is None else {

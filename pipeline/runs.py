@@ -30,7 +30,7 @@ def list_runs(cfg: PipelineConfig) -> List[str]:
     rows = [["RUN", "STARTED", "STATUS", "WALL", "ACCURACY", "BLESSED", "PUSHED"]]
     for run in metadata.runs(store, cfg.pipeline_name):
         nodes = metadata.executions(store, run)
-        summary = metadata.summarize(store, run)
+        summary = metadata.summarize(store, run, nodes)
         rows.append([
             run.name, _start(run), metadata.run_status(nodes),
             f"{metadata.run_wall_seconds(run, nodes):.0f} s", _pct(summary.accuracy),
@@ -56,7 +56,7 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
                 lines.append(f"      {key}: {artifact.uri}")
         if node.state == "failed":
             lines.append(f"      error: {metadata.error_message(node.execution) or 'see the run log'}")
-    return lines + _verdict_lines(metadata.summarize(store, run))
+    return lines + _verdict_lines(metadata.summarize(store, run, nodes))
 
 
 def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
@@ -73,7 +73,7 @@ def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
 def _facts(store, run) -> Dict[str, object]:
     """What `compare` puts side by side for one run."""
     nodes = metadata.executions(store, run)
-    summary = metadata.summarize(store, run)
+    summary = metadata.summarize(store, run, nodes)
     facts: Dict[str, object] = {}
     trainer = nodes.get("Trainer")
     if trainer:
