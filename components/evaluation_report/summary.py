@@ -11,7 +11,6 @@ renderer, a jinja2 template, the notebook) index it as the plain dict
 This module imports no TensorFlow, TFMA or TFX at load time (gather() does,
 when called), so the CLI can use the types and `read`.
 """
-import importlib.metadata
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, TypedDict
 
@@ -144,6 +143,8 @@ def _training(model_run: "types.Artifact") -> Optional[Dict[str, Any]]:
 
 
 def _versions() -> Dict[str, Optional[str]]:
+    import importlib.metadata  # ~20 ms: not for the CLI, which only reads summaries
+
     found = {}
     for name in _VERSIONS:
         try:
