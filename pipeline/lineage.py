@@ -56,6 +56,6 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
                  f"accuracy {accuracy})")
     if summary.verdict:
         lines.append(f"    verdict: {summary.verdict}")
-    lines.append(f"  baseline model: {summary.baseline_model or 'none'}")
+    lines.append(f"  baseline model: {summary.baseline_text}")
     lines.append(f"  pushed version: {metadata.custom_value(pushed, 'pushed_version')}")
     return lines

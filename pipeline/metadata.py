@@ -211,6 +211,11 @@ def run_wall_seconds(run: metadata_store_pb2.Context, nodes: Dict[str, "NodeExec
     return (end - run.create_time_since_epoch) / 1000
 
 
+# components/baseline_model.VERSION_PROPERTY, which imports TFX; a test
+# checks that the two agree.
+BASELINE_VERSION_PROPERTY = "baseline_version"
+
+
 @dataclasses.dataclass
 class RunSummary:
     """What a run decided, as its components recorded it in ML Metadata.
@@ -226,10 +231,18 @@ class RunSummary:
     accuracy_per_digit: Dict[int, float]
     blessed: Optional[bool]
     verdict: Optional[str]  # why blessed or not
-    baseline_model: Optional[str]  # the model the Evaluator compared with
+    baseline_model: Optional[str]  # the model the Evaluator compared with; None: none yet
+    baseline_version: Optional[str]  # the served version it copies, when recorded
     baseline_accuracy: Optional[float]
     pushed_to: Optional[str]
     pushed_version: Optional[str]
+
+    @property
+    def baseline_text(self) -> str:
+        if self.baseline_model is None:
+            return "none"
+        version = f"version {self.baseline_version}, " if self.baseline_version else ""
+        return version + self.baseline_model
 
 
 def _first(node: Optional[NodeExecution], key: str, outputs: bool = True):
@@ -255,6 +268,11 @@ def summarize(
     blessing = _first(evaluator, "blessing")
     # The Evaluator's own input, whatever chose it (a resolver, a component).
     baseline = _first(evaluator, "baseline_model", outputs=False)
+    # LatestBlessedModel always outputs an artifact; "" here means it is empty,
+    # i.e. there was no baseline yet. Absent: a Resolver's pick, a real model.
+    baseline_version = None if baseline is None else custom_value(baseline, BASELINE_VERSION_PROPERTY)
+    if baseline_version == "":
+        baseline = None
     pushed = _first(nodes.get("Pusher"), "pushed_model")
     was_pushed = pushed is not None and custom_value(pushed, "pushed") == 1
     return RunSummary(
@@ -269,6 +287,7 @@ def summarize(
         blessed=None if blessing is None else custom_value(blessing, "blessed") == 1,
         verdict=figures.get(summary_lib.VERDICT_PROPERTY),
         baseline_model=baseline.uri if baseline is not None else None,
+        baseline_version=baseline_version or None,
         baseline_accuracy=figures.get(summary_lib.BASELINE_ACCURACY_PROPERTY),
         # TFX's Pusher properties, which the VersionedPusher keeps.
         pushed_to=custom_value(pushed, "pushed_destination") if was_pushed else None,

@@ -65,7 +65,7 @@ def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
     lines = [f"Verdict: {summary.verdict or ('blessed' if summary.blessed else 'not blessed')}",
              f"  accuracy {_pct(summary.accuracy)}"
              + (f", baseline {_pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
-    lines.append(f"  baseline model: {summary.baseline_model or 'none'}")
+    lines.append(f"  baseline model: {summary.baseline_text}")
     pushed = f"version {summary.pushed_version} at {summary.pushed_to}" if summary.pushed_to else "nothing"
     return lines + [f"  pushed: {pushed}"]
 

@@ -70,12 +70,15 @@ def test_runs_show_explains_why_the_trainer_ran_and_why_not_blessed(shared):
     assert stats.rstrip().endswith("cached")
     # Why not blessed, and against which model: as recorded when it ran.
     assert re.search(r"^Verdict: not blessed: sparse_categorical_accuracy 0\.\d{4}, needs >= 0\.999", show, re.M), show
-    first_model = _nodes(shared, shared.ids["blessed"])["Trainer"].outputs["model"][0].uri
-    assert f"  baseline model: {first_model}" in show.splitlines()
+    # The Evaluator's own baseline_model input: the version the first run pushed.
+    [version] = [p.name for p in Path(shared.cfg().serving_dir).iterdir()]
+    baseline = _nodes(shared, shared.ids["not_blessed"])["Evaluator"].inputs["baseline_model"][0].uri
+    assert f"  baseline model: version {version}, {baseline}" in show.splitlines(), show
     assert "  pushed: nothing" in show.splitlines()
 
     first = _cli("runs", "show", shared.ids["blessed"], output_dir=shared.output_dir)
     assert "Verdict: blessed: every threshold passed (no baseline yet" in first
+    assert "  baseline model: none" in first.splitlines()
     assert re.search(r"^  pushed: version \d+ at /", first, re.M), first
 
 
