@@ -29,6 +29,8 @@ from pipeline import dag
 from pipeline.inspection import metadata
 from pipeline.process import boundary
 
+from trainer_module.config import TRAINING_SUMMARY_FILE
+
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
@@ -91,10 +93,8 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     summary = metadata.summarize(store, run)
     result["accuracy"] = summary.accuracy
     result["blessed"] = summary.blessed
-    from trainer_module.task import SUMMARY_FILE  # loads TensorFlow
-
     trainer = nodes[TRAINER]
-    with open(os.path.join(trainer.outputs[dag.MODEL_RUN_KEY][0].uri, SUMMARY_FILE)) as f:
+    with open(os.path.join(trainer.outputs[dag.MODEL_RUN_KEY][0].uri, TRAINING_SUMMARY_FILE)) as f:
         history = json.load(f)["history"]
     counts = metadata.custom_value(trainer.inputs[dag.EXAMPLES_KEY][0], "example_counts")
     train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]

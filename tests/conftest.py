@@ -1,9 +1,12 @@
+import dataclasses
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
@@ -49,12 +52,69 @@ def mnist_source(mnist_dir) -> source.Source:
     return source.from_directory(str(mnist_dir))
 
 
-def run_cli(*args, env=None, timeout=900):
-    """Runs `python -m pipeline ARGS` as a user would; returns the CompletedProcess."""
+def run_cli(*args, env=None, timeout=900, cwd=PROJECT_ROOT, check=False):
+    """Runs `python -m pipeline ARGS` as a user would; returns the CompletedProcess.
+
+    `cwd`: the project copy to run (the code it imports); `check`: fail the
+    test, with the output's tail, unless the command exits 0.
+    """
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "pipeline", *map(str, args)],
-        cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+# The end-to-end modules share two small runs in one output directory: the
+# first blessed (a low bar, 1 epoch), the second not (2 epochs, so a new
+# model, and a bar no model reaches here), with the first run's model as its
+# baseline. Each run costs a minute or two; tests that only read share them.
+SHARED_SUBSET = 2000
+LOW_BAR, HIGH_BAR = 0.3, 0.999
+
+
+@dataclasses.dataclass
+class SharedRuns:
+    output_dir: Path
+    mnist_dir: Path
+    ids: Dict[str, str]  # "blessed", "not_blessed": run ids
+    stdout: Dict[str, str]  # each run's `run` output
+
+    def cfg(self):
+        from pipeline import config as config_lib
+
+        return config_lib.from_env({}, output_dir=str(self.output_dir), mnist_dir=str(self.mnist_dir))
+
+    def copy_to(self, directory: Path) -> Path:
+        """A copy of the output directory, for a test that adds runs: the
+        shared one stays as the fixture made it (its latest run, its serving
+        versions). Copied artifacts still name the originals' paths, which
+        stay in place, so TFX's cache answers in the copy too."""
+        shutil.copytree(self.output_dir, directory)
+        return directory
+
+
+@pytest.fixture(scope="session")
+def blessed_then_not_blessed(tmp_path_factory, mnist_dir) -> SharedRuns:
+    """A blessed run, then a not-blessed run, by `python -m pipeline run`."""
+    from pipeline import config as config_lib
+    from pipeline.inspection import metadata
+
+    output_dir = tmp_path_factory.mktemp("shared_runs")
+    common = ["run", "--mnist-dir", mnist_dir, "--output-dir", output_dir,
+              "--max-examples-per-split", SHARED_SUBSET]
+    first = run_cli(*common, "--epochs", 1, "--accuracy-lower-bound", LOW_BAR, check=True)
+    second = run_cli(*common, "--epochs", 2, "--accuracy-lower-bound", HIGH_BAR, check=True)
+    cfg = config_lib.PipelineConfig(output_dir=str(output_dir))
+    store = metadata.open_store(cfg.metadata_path)
+    blessed, not_blessed = [r.name for r in metadata.runs(store, cfg.pipeline_name)]
+    return SharedRuns(
+        output_dir=output_dir, mnist_dir=mnist_dir,
+        ids={"blessed": blessed, "not_blessed": not_blessed},
+        stdout={"blessed": first.stdout, "not_blessed": second.stdout},
     )
 
 

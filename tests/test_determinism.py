@@ -12,6 +12,8 @@ import types
 import numpy as np
 import tensorflow as tf
 
+from trainer_module.config import TRAINING_SUMMARY_FILE
+
 SUBSET = 200
 
 
@@ -59,7 +61,7 @@ def _train(examples, out):
         custom_config={"epochs": 1, "seed": 7}, serving_model_dir=str(out / "model"),
         model_run_dir=str(out / "run"),
     ))
-    history = json.loads((out / "run" / "training_summary.json").read_text())["history"]
+    history = json.loads((out / "run" / TRAINING_SUMMARY_FILE).read_text())["history"]
     return [{k: v for k, v in epoch.items() if k != "train_seconds"} for epoch in history]
 
 

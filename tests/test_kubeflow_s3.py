@@ -31,6 +31,7 @@ from tests.conftest import (  # the S3 server and its data are shared with test_
     BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, SECRETS, run_cli,
 )
 from tests.test_kubeflow_executors import SPLITS, run_task
+from trainer_module.config import TRAINING_SUMMARY_FILE
 
 @pytest.fixture(scope="module")
 def s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
@@ -169,7 +170,7 @@ def test_trainer_task_trains_from_s3_and_writes_its_model_there(
     [model_run] = output["artifacts"]["model_run"]["artifacts"]
     assert model["uri"].startswith(f"s3://{BUCKET}/out/pipeline_root/run-1/Trainer/")
     assert f"{_key(model['uri'])}/Format-Serving/saved_model.pb" in _keys(s3, _key(model["uri"]))
-    summary_key = f"{_key(model_run['uri'])}/training_summary.json"
+    summary_key = f"{_key(model_run['uri'])}/{TRAINING_SUMMARY_FILE}"
     summary = json.loads(s3.get_object(Bucket=BUCKET, Key=summary_key)["Body"].read())
     assert summary["hyperparameters"]["epochs"] == 1 and len(summary["history"]) == 1  # as compiled
 

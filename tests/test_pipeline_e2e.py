@@ -19,7 +19,7 @@ from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import run_cli
 from trainer_module.export import SERVING_IMAGES
-from trainer_module.task import SUMMARY_FILE
+from trainer_module.config import TRAINING_SUMMARY_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -42,8 +42,8 @@ def _versions(output_dir: Path):
 
 
 def _keras_of(nodes) -> str:
-    model_run = nodes[dag.TRAINER].outputs["model_run"][0].uri
-    with open(os.path.join(model_run, SUMMARY_FILE)) as f:
+    model_run = nodes["Trainer"].outputs["model_run"][0].uri
+    with open(os.path.join(model_run, TRAINING_SUMMARY_FILE)) as f:
         return json.load(f)["keras"]
 
 

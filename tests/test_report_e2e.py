@@ -3,9 +3,9 @@
 headless Chromium with no error and no request, the notebook runs headless,
 and the Kubeflow container writes the page where the KFP UI reads it.
 
-Two runs share one output directory: the first blessed (a low bar, 1 epoch),
-the second not (2 epochs, so a new model, and a bar no model reaches here),
-with the first run's model as its baseline.
+On the shared runs (tests/conftest.py): the first blessed (a low bar, 1
+epoch), the second not (2 epochs, so a new model, and a bar no model reaches
+here), with the first run's model as its baseline.
 """
 import json
 import os
@@ -20,33 +20,43 @@ from google.protobuf import json_format
 from nbclient import NotebookClient
 
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE
-from pipeline import config as config_lib
-from pipeline import dag
-from pipeline.launch import local
+from components.evaluation_report import summary as summary_lib
 from pipeline.inspection import metadata
+from pipeline.launch import local
 from tests import chromium
-from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
+from tests.conftest import HIGH_BAR, LOW_BAR, PROJECT_ROOT, run_cli, write_mnist_dir
+from tests.conftest import SHARED_SUBSET as SUBSET
 from tests.synthetic_digits import make_digits
 
 pytestmark = pytest.mark.e2e
 
-SUBSET = 1000
-LOW_BAR, HIGH_BAR = 0.3, 0.999
 SCREENSHOT_COPY = Path("/tmp/report-screenshot.png")
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, mnist_dir):
+def runs(blessed_then_not_blessed):
     """(config, {"blessed": run id, "not_blessed": run id})."""
-    cfg = config_lib.from_env(
-        {}, output_dir=str(tmp_path_factory.mktemp("report_outputs")), mnist_dir=str(mnist_dir),
-        max_examples_per_split=SUBSET, epochs=1, accuracy_lower_bound=LOW_BAR,
-    )
-    local.run(cfg)
-    local.run(cfg.replace(accuracy_lower_bound=HIGH_BAR, epochs=2))
-    store = metadata.open_store(cfg.metadata_path)
-    first, second = [r.name for r in metadata.runs(store, cfg.pipeline_name)]
-    return cfg, {"blessed": first, "not_blessed": second}
+    return blessed_then_not_blessed.cfg(), blessed_then_not_blessed.ids
+
+
+def _tfma_accuracy(evaluation_uri):
+    """(overall, {digit: accuracy}) of the candidate, straight from TFMA's
+    files: the test's own reading, to check the report's reader against."""
+    import tensorflow_model_analysis as tfma
+
+    overall, per_digit = None, {}
+    for metrics in tfma.load_metrics(evaluation_uri):
+        for key_and_value in metrics.metric_keys_and_values:
+            key = key_and_value.key
+            # TFMA names the models "candidate" and "baseline" only when both exist.
+            if key.name != "sparse_categorical_accuracy" or key.model_name == "baseline" or key.is_diff:
+                continue
+            value = key_and_value.value.double_value.value
+            if metrics.slice_key.single_slice_keys:
+                per_digit[int(metrics.slice_key.single_slice_keys[0].int64_value)] = value
+            else:
+                overall = value
+    return overall, per_digit
 
 
 def _nodes(cfg, run_id):
@@ -59,7 +69,7 @@ def _report_dir(cfg, run_id) -> Path:
 
 
 def _summary(cfg, run_id):
-    return json.loads((_report_dir(cfg, run_id) / SUMMARY_FILE).read_text())
+    return summary_lib.read(str(_report_dir(cfg, run_id) / SUMMARY_FILE))
 
 
 @pytest.mark.parametrize("which", ["blessed", "not_blessed"])
@@ -68,10 +78,11 @@ def test_summary_numbers_are_tfmas_own(runs, which):
     nodes = _nodes(cfg, ids[which])
     assert nodes[dag.EVALUATION_REPORTER].state == "complete"
     summary = _summary(cfg, ids[which])
-    evaluation_uri = nodes[dag.EVALUATOR].outputs["evaluation"][0].uri
-    tfma_overall, tfma_per_digit = metadata.evaluation_metrics(evaluation_uri)
+    evaluation_uri = nodes["Evaluator"].outputs["evaluation"][0].uri
+    tfma_overall, tfma_per_digit = _tfma_accuracy(evaluation_uri)
     evaluation = summary["evaluation"]
 
+    assert summary["schema_version"] == summary_lib.SCHEMA_VERSION
     assert summary["run_id"] == ids[which]
     assert summary["blessed"] is (which == "blessed")
     assert summary["blessed"] == (metadata.custom_value(nodes[dag.EVALUATOR].outputs["blessing"][0], "blessed") == 1)
@@ -97,13 +108,27 @@ def test_summary_numbers_are_tfmas_own(runs, which):
     if which == "blessed":
         assert evaluation["overall"]["baseline"] is None and changes == []
     else:  # the first run's model is the baseline
-        first = _nodes(cfg, ids["blessed"])[dag.EVALUATOR].outputs["evaluation"][0].uri
-        baseline_overall, _ = metadata.evaluation_metrics(first)
+        first = _nodes(cfg, ids["blessed"])["Evaluator"].outputs["evaluation"][0].uri
+        baseline_overall, _ = _tfma_accuracy(first)
         assert evaluation["overall"]["baseline"]["sparse_categorical_accuracy"] == pytest.approx(baseline_overall)
         [change] = changes
         assert change["value"] == pytest.approx(tfma_overall - baseline_overall, abs=1e-6)
         assert change["passed"] is (change["value"] >= -cfg.max_accuracy_drop)
         assert change["absolute"] == -cfg.max_accuracy_drop
+
+    # The key figures, on the report artifact in ML Metadata: what `runs` shows.
+    report = nodes["EvaluationReporter"].outputs["report"][0]
+    recorded = {key: metadata.custom_value(report, key) for key in summary_lib.key_figures(summary)}
+    assert recorded[summary_lib.ACCURACY_PROPERTY] == pytest.approx(tfma_overall)
+    assert recorded[summary_lib.ACCURACY_PER_DIGIT_PROPERTY] == pytest.approx(
+        {str(d): a for d, a in tfma_per_digit.items()})
+    assert recorded[summary_lib.BLESSED_PROPERTY] == (which == "blessed")
+    assert recorded[summary_lib.VERDICT_PROPERTY] == summary_lib.verdict(summary)
+    if which == "blessed":
+        assert recorded[summary_lib.BASELINE_ACCURACY_PROPERTY] is None
+    else:
+        assert recorded[summary_lib.VERDICT_PROPERTY].startswith("not blessed: sparse_categorical_accuracy 0.")
+        assert recorded[summary_lib.BASELINE_ACCURACY_PROPERTY] == pytest.approx(baseline_overall)
 
     data = summary["data"]
     assert data["example_counts"] == {"train": SUBSET, "eval": SUBSET}
@@ -148,8 +173,10 @@ def test_report_command_exit_status_follows_the_blessing(runs):
     assert missing.returncode == 2 and "error: No run of mnist-tfx match 'no-such-run'" in missing.stderr
 
 
-def test_report_of_a_run_that_failed_before_evaluation_exits_2(runs, tmp_path):
-    cfg, _ = runs
+def test_report_of_a_run_that_failed_before_evaluation_exits_2(blessed_then_not_blessed, tmp_path):
+    # In a copy: the shared output directory keeps its latest run.
+    cfg = blessed_then_not_blessed.cfg().replace(
+        output_dir=str(blessed_then_not_blessed.copy_to(tmp_path / "outputs")))
     images, labels = make_digits(20, seed=3)
     broken = write_mnist_dir(tmp_path / "broken", train=(images, labels[:-1]), test=(images, labels))
     with pytest.raises(Exception):

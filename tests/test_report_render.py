@@ -8,16 +8,19 @@ from html.parser import HTMLParser
 import pytest
 
 from components.evaluation_report import render, svg
+from components.evaluation_report.summary import SCHEMA_VERSION, Summary
 
 PNG = "iVBORw0KGgo="  # stands in for a digit's base64 PNG
 
 
-def _summary(**changes):
-    summary = {
-        "schema_version": 1,
+def _summary(**changes) -> Summary:
+    summary: Summary = {
+        "schema_version": SCHEMA_VERSION,
         "run_id": "2026-01-01T00:00:00.000001",
         "blessed": False,
         "evaluation": {
+            "accuracy": 0.9123,
+            "baseline_accuracy": 0.9223,
             "validation_ok": False,
             "thresholds": [
                 {"metric": "sparse_categorical_accuracy", "value": 0.9123, "passed": False, "kind": "value",

@@ -6,6 +6,11 @@ once.
 """
 import dataclasses
 
+# Written by task.py into the Trainer's model_run directory; read by the
+# EvaluationReporter, `workers`, the bench and tests. Defined here, not in
+# task.py, because this module imports no TensorFlow.
+TRAINING_SUMMARY_FILE = "training_summary.json"
+
 LOOPS = ("custom", "fit")
 STRATEGIES = ("none", "mirrored", "multi_worker")
 

@@ -12,12 +12,10 @@ import tensorflow as tf
 import tf_keras
 
 from trainer_module import distribution, input_pipeline, keras_choice
-from trainer_module.config import TrainConfig
+from trainer_module.config import TRAINING_SUMMARY_FILE, TrainConfig
 from trainer_module.export import export_serving_model
 from trainer_module.model import build_model
 from trainer_module.train_loop import LOOPS
-
-SUMMARY_FILE = "training_summary.json"
 
 
 def run_fn(fn_args) -> None:
@@ -66,7 +64,7 @@ def run_fn(fn_args) -> None:
             "train_seconds": round(train_seconds, 3),
         }
         tf.io.gfile.makedirs(fn_args.model_run_dir)
-        with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, SUMMARY_FILE), "w") as f:
+        with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_SUMMARY_FILE), "w") as f:
             json.dump(summary, f, indent=2)
     if strategy is not None:
         distribution.wait_for_all_workers(strategy)

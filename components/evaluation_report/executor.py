@@ -1,5 +1,11 @@
 """Writes the report: `summary.json` and `report.html` in the report artifact,
-and the same page as the `system.HTML` artifact the Kubeflow UI displays."""
+and the same page as the `system.HTML` artifact the Kubeflow UI displays.
+
+The summary's key figures (accuracy, per digit, the verdict and why) also go
+on the report artifact as custom properties: `runs` and `lineage` read them
+from ML Metadata, with no TensorFlow and no file to open. On a cache hit TFX
+links the same artifact to the new run, properties included.
+"""
 import json
 import os
 from typing import Any, Dict, List
@@ -38,9 +44,23 @@ class Executor(base_executor.BaseExecutor):
             json.dump(facts, f, indent=1)
         with fileio.open(os.path.join(report.uri, HTML_FILE), "w") as f:
             f.write(page)
-        report.set_int_custom_property("blessed", int(facts["blessed"]))
+        _record(report, summary.key_figures(facts))
 
         html = artifact_utils.get_single_instance(output_dict[HTML_KEY])
         html.value = page  # the file at the artifact's URI, where KFP's UI reads it
         # The KFP UI lists only artifacts with a display name.
         html.set_string_custom_property("display_name", "evaluation report")
+
+
+def _record(artifact: types.Artifact, figures: Dict[str, Any]) -> None:
+    for key, value in figures.items():
+        if value is None:
+            continue  # absent, rather than a made-up 0
+        if isinstance(value, dict):
+            artifact.set_json_value_custom_property(key, value)
+        elif isinstance(value, float):
+            artifact.set_float_custom_property(key, value)
+        elif isinstance(value, int):
+            artifact.set_int_custom_property(key, value)
+        else:
+            artifact.set_string_custom_property(key, value)

@@ -1,29 +1,140 @@
-"""Gathers everything the report shows into one JSON-able dict: the summary.
+"""The report's summary: its type, how it is gathered, read, and boiled down
+to the key figures that ML Metadata keeps.
 
-It is written as `summary.json` beside the page, and it is the page's only
-input (render.py), so the `report` command can render the same page again
-with what only ML Metadata knows (wall times, the trainer module's
-fingerprint) without TensorFlow.
+The summary is one JSON-able dict, written as `summary.json` beside the page
+and the page's only input (render.py), so the `report` command can render the
+same page again with what only ML Metadata knows (wall times, the trainer
+module's fingerprint). Its type is a TypedDict, not a class: readers (the
+renderer, a jinja2 template, the notebook) index it as the plain dict
+`json.load` gives back.
+
+This module imports no TensorFlow, TFMA or TFX at load time (gather() does,
+when called), so the CLI can use the types and `read`.
 """
-import importlib.metadata
 import json
-import os
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, TypedDict
 
-from tfx import types
-from tfx.dsl.io import fileio
+from trainer_module.config import TRAINING_SUMMARY_FILE
 
-from components.evaluation_report import data_facts, digits, tfma_facts
+if TYPE_CHECKING:
+    from tfx import types
 
-SCHEMA_VERSION = 1
-# The Trainer's summary (trainer_module/task.py), in its model_run directory.
-TRAINING_SUMMARY_FILE = "training_summary.json"
+# Raised when a field changes meaning or goes; readers refuse newer versions.
+SCHEMA_VERSION = 2
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
 _VERSIONS = ("mnist-tfx", "tfx", "tensorflow", "tensorflow-model-analysis",
              "tensorflow-data-validation", "apache-beam")
 
 
-def _training(model_run: types.Artifact) -> Optional[Dict[str, Any]]:
+class Threshold(TypedDict, total=False):
+    metric: str
+    kind: str  # "value" or "change"
+    value: Optional[float]
+    passed: bool
+    condition: str  # e.g. ">= 0.98"
+    lower_bound: Optional[float]
+    upper_bound: Optional[float]
+    absolute: Optional[float]
+    relative: Optional[float]
+
+
+class DigitFacts(TypedDict):
+    digit: int
+    accuracy: Optional[float]
+    example_count: Optional[float]
+    baseline_accuracy: Optional[float]
+    accuracy_change: Optional[float]
+
+
+class Overall(TypedDict):
+    candidate: Dict[str, float]
+    baseline: Optional[Dict[str, float]]  # None: the Evaluator had no baseline
+    change: Optional[Dict[str, float]]
+
+
+class EvaluationFacts(TypedDict):
+    """What TFMA measured and decided (tfma_facts.load)."""
+    accuracy: Optional[float]  # the candidate's, on the whole eval set
+    baseline_accuracy: Optional[float]  # None: the Evaluator had no baseline
+    validation_ok: bool
+    thresholds: List[Threshold]
+    overall: Overall
+    per_digit: List[DigitFacts]
+    confusion_matrix: Optional[List[List[int]]]
+    models: Dict[str, Optional[str]]  # "candidate", "baseline": model directories
+
+
+class Summary(TypedDict):
+    schema_version: int
+    run_id: Optional[str]
+    blessed: bool
+    evaluation: EvaluationFacts
+    training: Optional[Dict[str, Any]]  # the Trainer's training_summary.json
+    data: Dict[str, Any]  # data_facts.load
+    misclassified: Dict[str, Any]  # digits.misclassified
+    samples: List[Dict[str, Any]]  # digits.samples
+    provenance: Dict[str, Any]
+
+
+def read(path: str) -> Summary:
+    """A summary.json; refuses one written by a newer version of this code."""
+    with open(path) as f:
+        found = json.load(f)
+    version = found.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ValueError(f"{path}: summary schema version {version!r}; this code reads up to {SCHEMA_VERSION}")
+    return found
+
+
+# The summary's key figures, kept as custom properties of the report artifact
+# so that `runs` and `lineage` read them from ML Metadata alone.
+ACCURACY_PROPERTY = "accuracy"
+ACCURACY_PER_DIGIT_PROPERTY = "accuracy_per_digit"  # JSON {"0": 0.99, ...}
+BASELINE_ACCURACY_PROPERTY = "baseline_accuracy"  # absent without a baseline
+BLESSED_PROPERTY = "blessed"  # 1 or 0, as on TFX's ModelBlessing
+VERDICT_PROPERTY = "verdict"  # why blessed or not, one line
+SCHEMA_VERSION_PROPERTY = "schema_version"
+
+
+def _failed(threshold: Threshold) -> str:
+    value = threshold.get("value")
+    shown = "-" if value is None else (f"{value:+.4f}" if threshold["kind"] == "change" else f"{value:.4f}")
+    what = threshold["metric"] + (" change" if threshold["kind"] == "change" else "")
+    return f"{what} {shown}, needs {threshold['condition']}"
+
+
+def verdict(summary: Summary) -> str:
+    """Why the model was blessed or not, in one line."""
+    evaluation = summary["evaluation"]
+    if summary["blessed"]:
+        reason = "every threshold passed"
+        if evaluation["overall"]["baseline"] is None:
+            reason += " (no baseline yet: the change threshold did not apply)"
+        return "blessed: " + reason
+    failed = [_failed(t) for t in evaluation["thresholds"] if not t["passed"]]
+    return "not blessed: " + ("; ".join(failed) or "TFMA's validation failed with no threshold named")
+
+
+def key_figures(summary: Summary) -> Dict[str, Any]:
+    """{custom property: value} for the report artifact (None: not set)."""
+    evaluation = summary["evaluation"]
+    return {
+        SCHEMA_VERSION_PROPERTY: summary["schema_version"],
+        BLESSED_PROPERTY: int(summary["blessed"]),
+        VERDICT_PROPERTY: verdict(summary),
+        ACCURACY_PROPERTY: evaluation["accuracy"],
+        ACCURACY_PER_DIGIT_PROPERTY: {
+            str(d["digit"]): d["accuracy"] for d in evaluation["per_digit"] if d["accuracy"] is not None
+        },
+        BASELINE_ACCURACY_PROPERTY: evaluation["baseline_accuracy"],
+    }
+
+
+def _training(model_run: "types.Artifact") -> Optional[Dict[str, Any]]:
+    import os
+
+    from tfx.dsl.io import fileio
+
     path = os.path.join(model_run.uri, TRAINING_SUMMARY_FILE)
     if not fileio.exists(path):
         return None
@@ -32,6 +143,8 @@ def _training(model_run: types.Artifact) -> Optional[Dict[str, Any]]:
 
 
 def _versions() -> Dict[str, Optional[str]]:
+    import importlib.metadata  # ~20 ms: not for the CLI, which only reads summaries
+
     found = {}
     for name in _VERSIONS:
         try:
@@ -43,27 +156,31 @@ def _versions() -> Dict[str, Optional[str]]:
 
 def gather(
     *,
-    evaluation: types.Artifact,
-    blessing: types.Artifact,
-    statistics: types.Artifact,
-    anomalies: types.Artifact,
-    model: types.Artifact,
-    model_run: types.Artifact,
-    examples: types.Artifact,
+    evaluation: "types.Artifact",
+    blessing: "types.Artifact",
+    statistics: "types.Artifact",
+    anomalies: "types.Artifact",
+    model: "types.Artifact",
+    model_run: "types.Artifact",
+    examples: "types.Artifact",
     run_id: Optional[str] = None,
     pipeline_name: Optional[str] = None,
-) -> Dict[str, Any]:
+) -> Summary:
+    # Imported here: they load TensorFlow, TFMA and TFDV, which readers of a
+    # summary (the CLI) must not pay for.
+    from components.evaluation_report import data_facts, digits, tfma_facts
+
     evaluation_facts = tfma_facts.load(evaluation.uri)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "blessed": blessing.get_int_custom_property("blessed") == 1,
-        "evaluation": evaluation_facts,
-        "training": _training(model_run),
-        "data": data_facts.load(examples, statistics, anomalies),
-        "misclassified": digits.misclassified(examples, EVAL_SPLIT, model),
-        "samples": digits.samples(examples, TRAIN_SPLIT),
-        "provenance": {
+    return Summary(
+        schema_version=SCHEMA_VERSION,
+        run_id=run_id,
+        blessed=blessing.get_int_custom_property("blessed") == 1,
+        evaluation=evaluation_facts,
+        training=_training(model_run),
+        data=data_facts.load(examples, statistics, anomalies),
+        misclassified=digits.misclassified(examples, EVAL_SPLIT, model),
+        samples=digits.samples(examples, TRAIN_SPLIT),
+        provenance={
             "generated_by": "the EvaluationReporter component",
             "pipeline_name": pipeline_name,
             "versions": _versions(),
@@ -80,4 +197,4 @@ def gather(
                 "anomalies": anomalies.uri,
             },
         },
-    }
+    )

@@ -5,6 +5,12 @@ confusion matrix from `tfma.load_plots` (MultiClassConfusionMatrixPlot), the
 thresholds from the EvalConfig TFMA recorded with its results, resolved to
 metric keys by TFMA's `metric_thresholds_from_metrics_specs` (as its
 validator does), and pass/fail from TFMA's validation result.
+
+This is the project's one reader of TFMA's results, and its one rule for
+which model is the baseline: the model spec TFMA recorded as `is_baseline`
+(TFMA names the models "candidate" and "baseline" only when both exist).
+Everything else reads the figures this module produced, from the report's
+summary.json or from ML Metadata (components/evaluation_report/summary.py).
 """
 from typing import Any, Dict, List, Optional
 
@@ -12,6 +18,7 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.writers import eval_config_writer
 
+from components.evaluation_report.summary import EvaluationFacts
 from components.tfma_accuracy import ACCURACY
 from trainer_module import features
 
@@ -130,7 +137,7 @@ def _thresholds(eval_config, overall_keys, baseline_name, failed) -> List[Dict[s
     return found
 
 
-def load(evaluation_uri: str) -> Dict[str, Any]:
+def load(evaluation_uri: str) -> EvaluationFacts:
     """TFMA's results for the candidate (and the baseline, when there was one)."""
     eval_config, _, _, model_locations = eval_config_writer.load_eval_run(evaluation_uri)
     baseline_spec = next((s for s in eval_config.model_specs if s.is_baseline), None)
@@ -149,6 +156,8 @@ def load(evaluation_uri: str) -> Dict[str, Any]:
             "accuracy_change": roles["diff"].get(ACCURACY),
         })
     return {
+        "accuracy": overall["candidate"].get(ACCURACY),
+        "baseline_accuracy": overall["baseline"].get(ACCURACY) if baseline_name is not None else None,
         "validation_ok": validation.validation_ok,
         "thresholds": _thresholds(eval_config, overall_keys, baseline_name, _failed_keys(validation)),
         "overall": {

@@ -1,4 +1,5 @@
-"""`lineage`: where a pushed model came from, read back from ML Metadata."""
+"""`lineage`: where a pushed model came from, read back from ML Metadata alone
+(no TensorFlow: tests/test_inspect_imports.py)."""
 import os
 from typing import List
 
@@ -51,6 +52,11 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
         lines.append(f"    sha256 {name}: {digest}")
     lines.append(f"  schema: {trainer.inputs['schema'][0].uri}")
     blessing = nodes["Evaluator"].outputs["blessing"][0]
+    accuracy = "-" if summary.accuracy is None else f"{summary.accuracy:.4f}"
     lines.append(f"  blessing: {blessing.uri} (blessed: {'yes' if summary.blessed else 'no'}, "
-                 f"accuracy {summary.accuracy:.4f})")
+                 f"accuracy {accuracy})")
+    if summary.verdict:
+        lines.append(f"    verdict: {summary.verdict}")
+    lines.append(f"  baseline model: {summary.baseline_text}")
+    lines.append(f"  pushed version: {metadata.custom_value(pushed, 'pushed_version')}")
     return lines

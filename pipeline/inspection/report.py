@@ -7,11 +7,12 @@ renders the same page again under `<output dir>/reports/`. No TensorFlow.
 
 The exit status is for scripts: 0 blessed, 1 not blessed, 2 nothing evaluated.
 """
-import json
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from components.evaluation_report import SUMMARY_FILE, render
+from components.evaluation_report import summary as summary_lib
+from components.evaluation_report.summary import Summary
 from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
 from pipeline.errors import UserError
@@ -30,20 +31,19 @@ def _why_not_evaluated(nodes: Dict[str, metadata.NodeExecution]) -> str:
     return f"the Evaluator is {nodes['Evaluator'].state} and recorded no blessing"
 
 
-def _load_summary(nodes: Dict[str, metadata.NodeExecution]) -> Optional[Dict[str, Any]]:
+def _load_summary(nodes: Dict[str, metadata.NodeExecution]) -> Optional[Summary]:
     reporter = nodes.get(REPORTER)
     if reporter is None or not reporter.outputs.get("report"):
         return None
     path = os.path.join(reporter.outputs["report"][0].uri, SUMMARY_FILE)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    return summary_lib.read(path)
 
 
-def _with_run_facts(summary: Dict[str, Any], cfg: PipelineConfig, run, nodes) -> Dict[str, Any]:
+def _with_run_facts(summary: Summary, cfg: PipelineConfig, run, nodes) -> Summary:
     """The component's facts, plus ML Metadata's: wall times, module fingerprint, run id."""
-    summary = dict(summary, provenance=dict(summary["provenance"]))
+    summary = Summary(summary, provenance=dict(summary["provenance"]))
     prov = summary["provenance"]
     if summary.get("run_id") and summary["run_id"] != run.name:
         prov["computed_in_run"] = summary["run_id"]  # the reporter was a cache hit
@@ -62,7 +62,7 @@ def _with_run_facts(summary: Dict[str, Any], cfg: PipelineConfig, run, nodes) ->
     return summary
 
 
-def _threshold_lines(summary: Dict[str, Any]) -> List[str]:
+def _threshold_lines(summary: Summary) -> List[str]:
     lines = []
     for t in summary["evaluation"]["thresholds"]:
         if t["kind"] == "value":
@@ -91,7 +91,7 @@ def _table(rows: List[List[str]]) -> List[str]:
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
-def _metric_lines(summary: Dict[str, Any]) -> List[str]:
+def _metric_lines(summary: Summary) -> List[str]:
     overall = summary["evaluation"]["overall"]
     with_baseline = overall["baseline"] is not None
     rows = [["metric", "candidate"] + (["baseline", "change"] if with_baseline else [])]

@@ -1,7 +1,11 @@
-"""`runs list`, `runs show`, `runs compare`: what ML Metadata knows about runs."""
+"""`runs list`, `runs show`, `runs compare`: what ML Metadata knows about runs.
+
+ML Metadata alone: every figure shown was recorded by a component when the
+run happened (metadata.summarize), so these commands import neither
+TensorFlow nor TFMA (tests/test_inspect_imports.py keeps it so).
+"""
 import datetime
 import json
-import os
 from typing import Dict, List, Optional
 
 from pipeline.inspection import explain, metadata
@@ -26,12 +30,12 @@ def list_runs(cfg: PipelineConfig) -> List[str]:
     rows = [["RUN", "STARTED", "STATUS", "WALL", "ACCURACY", "BLESSED", "PUSHED"]]
     for run in metadata.runs(store, cfg.pipeline_name):
         nodes = metadata.executions(store, run)
-        summary = metadata.summarize(store, run)
+        summary = metadata.summarize(store, run, nodes)
         rows.append([
             run.name, _start(run), metadata.run_status(nodes),
             f"{metadata.run_wall_seconds(run, nodes):.0f} s", _pct(summary.accuracy),
             {True: "yes", False: "no", None: "-"}[summary.blessed],
-            os.path.basename(summary.pushed_to) if summary.pushed_to else "-",
+            summary.pushed_version or "-",
         ])
     return _table(rows)
 
@@ -52,13 +56,24 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
                 lines.append(f"      {key}: {artifact.uri}")
         if node.state == "failed":
             lines.append(f"      error: {metadata.error_message(node.execution) or 'see the run log'}")
-    return lines
+    return lines + _verdict_lines(metadata.summarize(store, run, nodes))
+
+
+def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
+    if summary.blessed is None:
+        return ["Verdict: not evaluated"]
+    lines = [f"Verdict: {summary.verdict or ('blessed' if summary.blessed else 'not blessed')}",
+             f"  accuracy {_pct(summary.accuracy)}"
+             + (f", baseline {_pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
+    lines.append(f"  baseline model: {summary.baseline_text}")
+    pushed = f"version {summary.pushed_version} at {summary.pushed_to}" if summary.pushed_to else "nothing"
+    return lines + [f"  pushed: {pushed}"]
 
 
 def _facts(store, run) -> Dict[str, object]:
     """What `compare` puts side by side for one run."""
     nodes = metadata.executions(store, run)
-    summary = metadata.summarize(store, run)
+    summary = metadata.summarize(store, run, nodes)
     facts: Dict[str, object] = {}
     trainer = nodes.get("Trainer")
     if trainer:
@@ -74,7 +89,9 @@ def _facts(store, run) -> Dict[str, object]:
     facts["accuracy overall"] = summary.accuracy
     for digit, value in summary.accuracy_per_digit.items():
         facts[f"accuracy digit {digit}"] = value
+    facts["baseline accuracy"] = summary.baseline_accuracy
     facts["blessed"] = summary.blessed
+    facts["pushed version"] = summary.pushed_version
     return facts
 
 

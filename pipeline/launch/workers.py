@@ -103,9 +103,9 @@ def serving_model_dir(train_output: str) -> str:
 
 
 def summary_path(train_output: str) -> str:
-    from trainer_module.task import SUMMARY_FILE
+    from trainer_module.config import TRAINING_SUMMARY_FILE
 
-    return os.path.join(train_output, "model_run", SUMMARY_FILE)
+    return os.path.join(train_output, "model_run", TRAINING_SUMMARY_FILE)
 
 
 def trainer_command(
