@@ -1,8 +1,8 @@
 """Top-1 accuracy as a native TFMA metric, for the Evaluator.
 
 Given the Keras metric (tf.keras.metrics.SparseCategoricalAccuracy), TFMA
-traces its update function into a TF graph for every slice's combiner: on
-the 10,000 test digits that was 4 s of the Evaluator's 15 s of CPU. This
+traces its update function into a TF graph for every slice's combiner, a
+large share of the Evaluator's CPU (docs/performance.md). This
 metric counts argmax(prediction) == label in numpy instead: the same
 definition (ties go to the first class, as in Keras) under the same name,
 so every reader of the evaluation sees no difference but the time.

@@ -132,8 +132,8 @@ class PipelineConfig:
         (pipeline/beam_profiles.py), then `beam_args`.
 
         Unless the args already say how Beam workers get their dependencies,
-        TFX copies its whole installation to a temporary sdist for them: 3 s
-        per Beam component, and 42 MB left in /tmp each time. The direct
+        TFX copies its whole installation to a temporary sdist for them, for
+        every Beam component (docs/performance.md has the cost). The direct
         runner's workers are this process or its children, already set up,
         so for it the args name the lock file the environment came from (the
         image's copy on Kubeflow: `project_root`).

@@ -12,12 +12,10 @@ import tensorflow as tf
 from trainer_module import features
 
 _PARSE_BATCH = 1024
-# Parallelism fixed at one call per core, and tf.data's autotuning off. With
-# autotuning on, deleting an epoch's iterator waited for its thread: in the
-# pipeline's process the main thread sat idle for 29 s in ~RootDataset::Iterator
-# (py-spy), in one or two epochs of three, making them 82 s instead of 53 s.
-# After the first epoch the work left per batch is a shuffle and a scale,
-# which needs no tuning: measured alone, both set-ups train at the same speed.
+# Parallelism fixed at one call per core, and tf.data's autotuning off: with
+# autotuning on, deleting an epoch's iterator waits for the tuning thread, and
+# some epochs stalled on it (the profile is in docs/performance.md). After the
+# first epoch the work left per batch is a shuffle and a scale: nothing to tune.
 _PARALLEL_CALLS = os.cpu_count() or 1
 _PREFETCH = 2
 _OPTIONS = tf.data.Options()

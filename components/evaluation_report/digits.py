@@ -19,9 +19,9 @@ from tfx.utils import path_utils
 from trainer_module import features, input_pipeline
 from trainer_module.export import SERVING_IMAGES
 
-# Two rows of eight. The search for them runs the model again (~40 MFLOP a
-# digit; the Evaluator's predictions are not kept), in small batches so it
-# stops soon after it has found enough: ~2,000 digits for a 99%-accurate model.
+# Two rows of eight. The search for them runs the model again (the Evaluator's
+# predictions are not kept), in small batches, so it stops soon after it has
+# found enough.
 MAX_MISCLASSIFIED = 16
 NUM_SAMPLES = 16
 _BATCH = 256

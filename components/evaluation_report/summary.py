@@ -143,7 +143,7 @@ def _training(model_run: "types.Artifact") -> Optional[Dict[str, Any]]:
 
 
 def _versions() -> Dict[str, Optional[str]]:
-    import importlib.metadata  # ~20 ms: not for the CLI, which only reads summaries
+    import importlib.metadata  # here, not at the top: the CLI only reads summaries
 
     found = {}
     for name in _VERSIONS:

@@ -7,7 +7,7 @@ the value range.
 `encode_all` writes the protobuf wire format directly, with every digit's
 pixels varint-packed at once in numpy. It gives exactly the bytes of
 `tf.train.Example.SerializeToString(deterministic=True)` (map keys sorted),
-about 8x faster. Byte-for-byte repeatable output is the point: protobuf's
+several times faster (docs/performance.md). Byte-for-byte repeatable output is the point: protobuf's
 default serialization and tfx_bsl's C++ coder both order the feature map
 differently from call to call, so the same digits would give different files.
 """

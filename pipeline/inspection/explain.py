@@ -66,8 +66,6 @@ def why(store: mlmd.MetadataStore, pipeline_name: str, node: metadata.NodeExecut
         return "failed"
     if node.state != "complete":
         return node.state
-    if node.execution.type.endswith("Resolver"):
-        return "ran: resolvers query ML Metadata on every run"
     history = [e for e in metadata.node_history(store, pipeline_name, node.node_id) if e.id < node.execution.id]
     earlier = [e for e in history if metadata.STATE_NAMES.get(e.last_known_state) in ("complete", "cached")]
     if not earlier:

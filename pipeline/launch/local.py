@@ -59,7 +59,7 @@ def run(
     `from_nodes` and what is downstream of them, reusing the other nodes'
     results from run `base_run_id`."""
     # Not `tfx.v1`: it also imports the Google Cloud extensions (aiplatform),
-    # 3 s of every run's start, for nothing a local run uses.
+    # slow to import and unused by a local run (docs/performance.md).
     from tfx.orchestration import metadata as tfx_metadata
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.pipeline import RunOptions
