@@ -32,9 +32,6 @@ from tests.kfp_launcher import LauncherError, q
 # What a pipeline root on s3:// gets without a kfp-launcher `providers`
 # config (v2/config/s3.go:85-91), as RecordArtifact stores it (client.go:1047-1054).
 S3_FROM_ENV_SESSION = json.dumps({"Provider": "s3", "Params": {"fromEnv": "true"}}, separators=(",", ":"))
-# Variables of this process that must not reach a task: a pod has only what
-# its image, its container spec and its secrets give it.
-HOST_ONLY_PREFIXES = ("AWS_", "S3_", "MNIST_TFX_", "KF_PIPELINES")
 
 
 @dataclasses.dataclass
@@ -166,23 +163,6 @@ def executor_input(task_name, task, component, produced, backend, pipeline_root,
     return {"inputs": inputs, "outputs": outputs}
 
 
-def _pod_env(container, platform_executor, secrets, image_env) -> Dict[str, str]:
-    """The task's environment: this Python (standing for the image's), the
-    image's env, the container's env (driver.go:463-469) and the secrets'
-    keys named by the platform spec (driver.go:892-922)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY_PREFIXES)}
-    env.update(image_env or {})
-    env.update({e["name"]: e.get("value", "") for e in container.get("env", [])})
-    for mapping in (platform_executor or {}).get("secretAsEnv", []):
-        name = mapping.get("secretName")
-        for key_to_env in mapping.get("keyToEnv", []):
-            secret = (secrets or {}).get(name, {})
-            if key_to_env["secretKey"] not in secret:  # the pod would not start (CreateContainerConfigError)
-                raise LauncherError(f"secret {q(name)} has no key {q(key_to_env['secretKey'])}: the pod cannot start")
-            env[key_to_env["envVar"]] = secret[key_to_env["secretKey"]]
-    return env
-
-
 def _cache_key(given: Dict[str, Any], container: Dict[str, Any]) -> str:
     """What GenerateCacheKey puts in the key (v2/cacheutils/cache.go:52-107):
     input artifact names (ML Metadata ids), parameter values, outputs without
@@ -238,7 +218,7 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
                 record.cached = True
                 record.outputs = {k: backend.runtime_artifact(i) for k, i in produced[name].items()}
             else:
-                env = _pod_env(container, platform_executors.get(label), secrets, image_env)
+                env = launcher.pod_env(container, platform_executors.get(label), secrets, image_env)
                 produced[name] = _launch(record, container, env, os.path.join(work_dir, run_id, name),
                                          bucket_name, prefix, backend, timeout)
                 if task.get("cachingOptions", {}).get("enableCache"):  # launcher_v2.go:244-261

@@ -197,6 +197,28 @@ def expand_kubernetes_env(args: List[str], env_names: List[str], env: Dict[str, 
     return [expand(a) for a in args]
 
 
+# Variables of this process that must not reach a task: a pod has only what
+# its image, its container spec and its secrets give it.
+HOST_ONLY_PREFIXES = ("AWS_", "S3_", "MNIST_TFX_", "KF_PIPELINES")
+
+
+def pod_env(container, platform_executor, secrets, image_env) -> Dict[str, str]:
+    """The task's environment: this Python (standing for the image's), the
+    image's env, the container's env (driver.go:463-469) and the secrets'
+    keys named by the platform spec (driver.go:892-922)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(HOST_ONLY_PREFIXES)}
+    env.update(image_env or {})
+    env.update({e["name"]: e.get("value", "") for e in container.get("env", [])})
+    for mapping in (platform_executor or {}).get("secretAsEnv", []):
+        name = mapping.get("secretName")
+        for key_to_env in mapping.get("keyToEnv", []):
+            secret = (secrets or {}).get(name, {})
+            if key_to_env["secretKey"] not in secret:  # the pod would not start (CreateContainerConfigError)
+                raise LauncherError(f"secret {q(name)} has no key {q(key_to_env['secretKey'])}: the pod cannot start")
+            env[key_to_env["envVar"]] = secret[key_to_env["secretKey"]]
+    return env
+
+
 class Bucket:
     """The pipeline root's bucket, opened from the task's environment."""
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from tests.conftest import LOW_BAR, PROJECT_ROOT, SHARED_SUBSET, run_cli
 

@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE
 from components.evaluation_report import summary as summary_lib
+from pipeline import dag
 from pipeline.inspection import metadata
 from pipeline.launch import local
 from tests import chromium
@@ -249,16 +250,9 @@ def test_notebook_executes_headless(runs, monkeypatch):
 def _runtime_artifact(artifact, artifact_type):
     """An ML Metadata artifact as KFP hands it to a task: its properties as metadata."""
     values = {**artifact.properties, **artifact.custom_properties}
-    return {
-        "name": f"artifacts/{artifact.id}",
-        "type": artifact_type,
-        "uri": artifact.uri,
-        "metadata": {
-            key: json_format.MessageToDict(value.struct_value) if value.HasField("struct_value")
-            else getattr(value, value.WhichOneof("value"))
-            for key, value in values.items()
-        },
-    }
+    metadata = {key: json_format.MessageToDict(value.struct_value) if value.HasField("struct_value")
+                else getattr(value, value.WhichOneof("value")) for key, value in values.items()}
+    return {"name": f"artifacts/{artifact.id}", "type": artifact_type, "uri": artifact.uri, "metadata": metadata}
 
 
 def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_compiled, tmp_path):
@@ -280,12 +274,9 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
                                               component["inputDefinitions"]["artifacts"][key]["artifactType"])]}
         for key in component["inputDefinitions"]["artifacts"]
     }
-    outputs = {
-        key: {"artifacts": [
-            {"name": f"EvaluationReporter-{key}", "type": d["artifactType"], "uri": str(tmp_path / key)}
-        ]}
-        for key, d in component["outputDefinitions"]["artifacts"].items()
-    }
+    outputs = {key: {"artifacts": [{"name": f"EvaluationReporter-{key}", "type": d["artifactType"],
+                                    "uri": str(tmp_path / key)}]}
+               for key, d in component["outputDefinitions"]["artifacts"].items()}
     output_file = tmp_path / "executor_output.json"
     executor_input = {
         "inputs": {"artifacts": inputs},
