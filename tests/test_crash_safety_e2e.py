@@ -227,7 +227,7 @@ def test_a_plain_rerun_after_the_push_kill_completes_and_pushes(story):
     [old, new] = story.versions()
     assert old == "1" and metadata.summarize(store, run).pushed_to == str(story.serving / new)
     story.served[new] = _tree(story.serving / new)
-    story.good_model_id = nodes[dag.PUSHER].inputs["model"][0].id
+    story.good_version = new
     story.stop_watching()
     # Seen by a watcher polling every 2 ms during both runs: each version
     # appeared whole, never file by file.
@@ -273,7 +273,8 @@ def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
     assert "Model: NOT blessed" in story.rerun_output and "Pushed to: nothing pushed" in story.rerun_output
     # Not for the absolute bar (0 here): for falling below run G's model, the
     # last blessed one, by more than the 0.002 allowed.
-    assert nodes[dag.EVALUATOR].inputs["baseline_model"][0].id == story.good_model_id
+    baseline = nodes[dag.EVALUATOR].inputs[dag.BASELINE_MODEL_KEY][0]
+    assert metadata.custom_value(baseline, "baseline_version") == story.good_version
     evaluation = tfma.load_validation_result(nodes[dag.EVALUATOR].outputs["evaluation"][0].uri)
     failures = [f for per_slice in evaluation.metric_validations_per_slice for f in per_slice.failures]
     assert not evaluation.validation_ok and len(failures) == 1
