@@ -254,3 +254,39 @@ def s3_mnist(s3, mnist_dir, tmp_path_factory):
     for path in sorted(local.iterdir()):
         s3.upload_file(str(path), BUCKET, f"mnist/{path.name}")
     return f"s3://{BUCKET}/mnist"
+
+
+KUBEFLOW_S3_PREFIX = "kfp"  # the compiled pipeline's part of the shared bucket
+
+
+@pytest.fixture(scope="session")
+def kubeflow_s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
+    """(config, spec path, pipeline spec, platform spec): compiled by the CLI
+    as a user would for MinIO, with the output directory and the data on
+    s3://, the credentials in the compiling process's env only. One compile
+    for test_kubeflow_s3.py (what the spec carries) and
+    test_kubeflow_driver_e2e.py (the spec, run)."""
+    import yaml
+
+    from pipeline import config as config_lib
+
+    cfg = config_lib.from_env(
+        {}, output_dir=f"s3://{BUCKET}/{KUBEFLOW_S3_PREFIX}", mnist_dir=s3_mnist, image=KUBEFLOW_IMAGE,
+        max_examples_per_split=KUBEFLOW_SUBSET, s3_endpoint=s3_endpoint, s3_region=REGION, epochs=1,
+        enable_cache=False, image_project_root=str(PROJECT_ROOT),
+    )
+    spec_path = tmp_path_factory.mktemp("kfp_s3_spec") / "mnist-tfx.yaml"
+    result = run_cli(
+        "compile", "--image", cfg.image, "--output-dir", cfg.output_dir, "--mnist-dir", cfg.mnist_dir,
+        "--max-examples-per-split", cfg.max_examples_per_split, "--epochs", cfg.train.epochs,
+        # A model of a few hundred digits and one epoch: blessed, so that a run pushes.
+        "--accuracy-lower-bound", 0,
+        "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region, "--s3-credentials-secret", SECRET,
+        # A second run must run again, not be served from the first's cache
+        # (KFP 2.5.0 backend/src/v2/driver/driver.go:359-378).
+        "--no-enable-cache", "--image-project-root", cfg.image_project_root, "--package-path", spec_path,
+        env={**CREDENTIALS, **NO_CLOUD},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    spec, platform = yaml.safe_load_all(spec_path.read_text())
+    return cfg, spec_path, spec, platform

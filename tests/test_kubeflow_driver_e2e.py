@@ -17,7 +17,9 @@ driver and launcher do (backend/src/ at tag 2.5.0):
   - the launcher merges the executor output file into the outputs
     (v2/component/launcher_v2.go:540-592, 835-880).
 
-What is asserted: every task of both runs succeeds; run 1 pushes a model
+What is asserted: every task of both runs succeeds; run 1's examples are
+byte for byte the local run's, its statistics equal, its model and training
+summary on s3://; run 1 pushes a model
 under the serving directory on s3://; that model predicts exactly what the
 same Trainer code predicts trained here on the local run's examples (the
 project's determinism: tests/test_determinism.py); run 2's Evaluator is given
@@ -28,47 +30,30 @@ import json
 import os
 import posixpath
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from pipeline import config as config_lib
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from pipeline import dag
 from tests import kfp_driver
-from tests.conftest import (
-    BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, SECRETS, run_cli,
-)
+from tests.conftest import BUCKET, KUBEFLOW_SUBSET, NO_CLOUD, SECRETS
 from tests.kfp_launcher import LauncherError
+from trainer_module.config import TRAINING_SUMMARY_FILE
 
 pytestmark = pytest.mark.e2e
 
-PREFIX = "driver-e2e"  # this module's part of the shared bucket
 RUN_IDS = ("driver-e2e-run-1", "driver-e2e-run-2")
 # The image's own environment (Dockerfile's ENV), and no cloud metadata service.
 IMAGE_ENV = {"TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", **NO_CLOUD}
 
 
 @pytest.fixture(scope="module")
-def compiled(s3_endpoint, s3_mnist, tmp_path_factory):
-    """(config, pipeline spec, platform spec), compiled by the CLI."""
-    cfg = config_lib.from_env(
-        {}, output_dir=f"s3://{BUCKET}/{PREFIX}", mnist_dir=s3_mnist, image=KUBEFLOW_IMAGE,
-        max_examples_per_split=KUBEFLOW_SUBSET, s3_endpoint=s3_endpoint, s3_region=REGION, epochs=1,
-        enable_cache=False, image_project_root=str(PROJECT_ROOT),
-    )
-    spec_path = tmp_path_factory.mktemp("kfp_driver_spec") / "mnist-tfx.yaml"
-    result = run_cli(
-        "compile", "--image", cfg.image, "--output-dir", cfg.output_dir, "--mnist-dir", cfg.mnist_dir,
-        "--max-examples-per-split", cfg.max_examples_per_split, "--epochs", cfg.train.epochs,
-        # A model of a few hundred digits and one epoch: blessed, so that run 1 pushes.
-        "--accuracy-lower-bound", 0,
-        "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region, "--s3-credentials-secret", SECRET,
-        # Run 2 must run again, not be served from run 1's cache (driver.go:359-378).
-        "--no-enable-cache", "--image-project-root", cfg.image_project_root, "--package-path", spec_path,
-        env={**CREDENTIALS, **NO_CLOUD},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    spec, platform = yaml.safe_load_all(spec_path.read_text())
+def compiled(kubeflow_s3_compiled):
+    """(config, pipeline spec, platform spec): conftest's s3 compile."""
+    cfg, _, spec, platform = kubeflow_s3_compiled
     return cfg, spec, platform
 
 
@@ -112,6 +97,58 @@ def test_every_task_of_both_runs_succeeds(runs, compiled):
         assert set(run.tasks) == set(spec["root"]["dag"]["tasks"])
 
 
+SPLITS = ("train", "eval")
+
+
+def _key(uri):
+    assert uri.startswith(f"s3://{BUCKET}/"), uri
+    return uri[len(f"s3://{BUCKET}/"):]
+
+
+def _keys(s3, prefix):
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def _output(run, node, key):
+    return run.tasks[node].outputs[key]
+
+
+def test_ingestion_writes_the_local_runs_examples_byte_for_byte(runs, s3, local_outputs):
+    examples = _output(_runs(runs)[0], dag.EXAMPLE_GEN, dag.EXAMPLES_KEY)
+    assert examples["metadata"]["example_counts"] == {s: KUBEFLOW_SUBSET for s in SPLITS}
+    local_dir = Path(local_outputs[dag.EXAMPLE_GEN])
+    for split in SPLITS:
+        local_files = sorted((local_dir / f"Split-{split}").iterdir())
+        keys = _keys(s3, f"{_key(examples['uri'])}/Split-{split}/")
+        assert [posixpath.basename(k) for k in keys] == [f.name for f in local_files]
+        for key, local_file in zip(keys, local_files):
+            assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == local_file.read_bytes(), key
+
+
+def test_statistics_equal_the_local_runs(runs, s3, local_outputs):
+    stats = _output(_runs(runs)[0], dag.STATISTICS_GEN, dag.STATISTICS_KEY)
+    for split in SPLITS:
+        from_s3 = statistics_pb2.DatasetFeatureStatisticsList()
+        key = f"{_key(stats['uri'])}/Split-{split}/FeatureStats.pb"
+        from_s3.ParseFromString(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        local = statistics_pb2.DatasetFeatureStatisticsList()
+        local.ParseFromString((Path(local_outputs[dag.STATISTICS_GEN]) / f"Split-{split}" / "FeatureStats.pb").read_bytes())
+        assert from_s3.datasets[0].num_examples == KUBEFLOW_SUBSET
+        assert from_s3 == local
+
+
+def test_the_trainer_writes_its_model_and_summary_to_s3(runs, s3, compiled):
+    cfg, _, _ = compiled
+    run_1 = _runs(runs)[0]
+    model = _output(run_1, dag.TRAINER, dag.MODEL_KEY)
+    assert model["uri"].startswith(cfg.pipeline_root + "/")
+    assert f"{_key(model['uri'])}/Format-Serving/saved_model.pb" in _keys(s3, _key(model["uri"]))
+    model_run = _output(run_1, dag.TRAINER, dag.MODEL_RUN_KEY)
+    summary = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{_key(model_run['uri'])}/{TRAINING_SUMMARY_FILE}")["Body"].read())
+    assert summary["hyperparameters"]["epochs"] == 1 and len(summary["history"]) == 1  # as compiled
+
+
 def _pushed(run):
     """The Pusher's pushed_model as the launcher left it (URI and metadata merged)."""
     return run.tasks["Pusher"].outputs["pushed_model"]
@@ -149,8 +186,8 @@ def _predictions(model_dir, images):
 
 
 def test_the_pushed_model_predicts_what_the_local_run_predicts(runs, compiled, s3, local_outputs, mnist_source, tmp_path):
-    """The local run's examples (byte-identical to the tasks', see
-    test_kubeflow_s3.py) trained here by the same Trainer code with the
+    """The local run's examples (byte-identical to the task's, above)
+    trained here by the same Trainer code with the
     Trainer task's own custom_config: the same model, bit for bit."""
     _, spec, _ = compiled
     pushed = _pushed(_runs(runs)[0])

@@ -1,87 +1,46 @@
-"""s3:// for real: the compiled tasks on an S3 protocol server on loopback.
+"""s3:// for real: what the compiled spec carries, and the settings behind it.
 
 moto's server (a real S3 REST endpoint, the way MinIO is one) stands in for
 the object store; no AWS, no MinIO, no cluster. The pipeline is compiled by
 the CLI with its root and its MNIST data on s3://, as a user would for MinIO
-(--s3-endpoint, --s3-credentials-secret), and the ingestion, StatisticsGen
-and Trainer tasks' container commands run as local subprocesses with the
-container env from the spec plus the credentials their pods would get from
-the secret the spec names. What they write is read back through S3 (boto3)
-and compared with the local run's files.
+(--s3-endpoint, --s3-credentials-secret: conftest's kubeflow_s3_compiled).
+The same spec's tasks run, and their outputs are compared with the local
+run's, in test_kubeflow_driver_e2e.py.
 This test process never loads tensorflow-io itself: its children do.
 """
-import json
 import os
-import posixpath
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from kfp import components
-from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.errors import UserError
 from pipeline.launch import kubeflow_compile
 from pipeline.process import object_store
 from tests.conftest import (  # the S3 server and its data are shared with test_kubeflow_driver_e2e.py
-    BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, SECRETS, run_cli,
+    BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_S3_PREFIX, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, run_cli,
 )
-from tests.test_kubeflow_executors import SPLITS, run_task
-from trainer_module.config import TRAINING_SUMMARY_FILE
+
 
 @pytest.fixture(scope="module")
-def s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
-    """(config, spec path, the compile's output): compiled by the CLI with
-    the output directory and the data on s3://, credentials in its env."""
-    cfg = config_lib.from_env(
-        {}, output_dir=f"s3://{BUCKET}/out", mnist_dir=s3_mnist, image=KUBEFLOW_IMAGE,
-        max_examples_per_split=KUBEFLOW_SUBSET, s3_endpoint=s3_endpoint, s3_region=REGION,
-        epochs=1,
-    )
-    spec_path = tmp_path_factory.mktemp("kubeflow_s3") / "mnist-tfx.yaml"
-    result = run_cli(
-        "compile", "--image", cfg.image, "--output-dir", cfg.output_dir,
-        "--mnist-dir", cfg.mnist_dir, "--max-examples-per-split", cfg.max_examples_per_split,
-        "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region,
-        "--epochs", cfg.train.epochs, "--s3-credentials-secret", SECRET,
-        "--package-path", spec_path,
-        env={**CREDENTIALS, **NO_CLOUD},
-    )
-    assert result.returncode == 0, f"exit status {result.returncode}\n{result.stdout[-3000:]}{result.stderr[-5000:]}"
+def s3_compiled(kubeflow_s3_compiled):
+    """(config, spec path): conftest's compile, output directory and data on s3://."""
+    cfg, spec_path, _, _ = kubeflow_s3_compiled
     return cfg, spec_path
 
 
 @pytest.fixture(scope="module")
-def documents(s3_compiled):
+def documents(kubeflow_s3_compiled):
     """The PipelineSpec and its Kubernetes platform document."""
-    spec, platform = yaml.safe_load_all(s3_compiled[1].read_text())
-    return spec, platform
+    return kubeflow_s3_compiled[2:]
 
 
 @pytest.fixture(scope="module")
 def spec(documents):
     return documents[0]
-
-
-@pytest.fixture(scope="module")
-def pod_env(documents):
-    """What a task's pod gets from the cluster's secrets (KFP's secretAsEnv),
-    for run_task's env: {task: {variable: value}}."""
-    spec, platform = documents
-    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    env = {}
-    for task_name, task in spec["root"]["dag"]["tasks"].items():
-        label = spec["components"][task["componentRef"]["name"]].get("executorLabel")
-        env[task_name] = {
-            m["envVar"]: SECRETS[s["secretName"]][m["secretKey"]]
-            for s in executors.get(label, {}).get("secretAsEnv", []) for m in s["keyToEnv"]
-        }
-        env[task_name].update(NO_CLOUD)
-    return env
 
 
 def _keys(s3, prefix):
@@ -111,7 +70,7 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
     pipeline_text = yaml.safe_dump(spec)  # the platform document names the variables
     assert "AWS_ACCESS_KEY_ID" not in pipeline_text and "s3_secret_access_key" not in pipeline_text
     assert "*id" not in text  # plain YAML, no aliases
-    assert spec["defaultPipelineRoot"] == f"s3://{BUCKET}/out/pipeline_root"
+    assert spec["defaultPipelineRoot"] == f"s3://{BUCKET}/{KUBEFLOW_S3_PREFIX}/pipeline_root"
     # The credentials come from the secret, by name, in every task.
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert set(executors) == {l for l, e in spec["deploymentSpec"]["executors"].items() if "container" in e}
@@ -129,82 +88,8 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
 def test_compile_stages_the_trainer_wheel_on_s3(s3, spec):
     params = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
     wheel = params["module_path"]["runtimeValue"]["constant"].split("@")[1]
-    assert wheel.startswith(f"s3://{BUCKET}/out/pipeline_root/_wheels/") and wheel.endswith(".whl")
-    assert _key(wheel) in _keys(s3, "out/pipeline_root/_wheels/")
-
-
-@pytest.fixture(scope="module")
-def s3_task_outputs(spec, s3_compiled, pod_env, tmp_path_factory):
-    """The ingestion and StatisticsGen tasks, run with their outputs under the
-    s3:// pipeline root; their output artifacts."""
-    cfg, _ = s3_compiled
-    work_dir = tmp_path_factory.mktemp("kfp_s3_tasks")
-    root = posixpath.join(cfg.pipeline_root, "run-1")
-    ingestion = run_task(spec, dag.EXAMPLE_GEN, work_dir, output_root=root, env=pod_env[dag.EXAMPLE_GEN])
-    [examples] = ingestion["artifacts"]["examples"]["artifacts"]
-    statistics = run_task(
-        spec, dag.STATISTICS_GEN, work_dir, {"examples": examples}, output_root=root, env=pod_env[dag.STATISTICS_GEN]
-    )
-    [stats] = statistics["artifacts"]["statistics"]["artifacts"]
-    return examples, stats
-
-
-@pytest.mark.e2e
-def test_trainer_task_trains_from_s3_and_writes_its_model_there(
-    s3, spec, s3_compiled, pod_env, s3_task_outputs, tmp_path
-):
-    """One epoch on the subset: the module's wheel, the examples and the
-    schema read from s3://, the model and the run's summary written there."""
-    cfg, _ = s3_compiled
-    examples, _ = s3_task_outputs
-    root = posixpath.join(cfg.pipeline_root, "run-1")
-    # ImportSchemaGen's output, as that task leaves it (it only copies the file).
-    schema_uri = posixpath.join(root, dag.SCHEMA_GEN, "schema")
-    s3.upload_file(str(PROJECT_ROOT / "schemas" / "schema.pbtxt"), BUCKET, f"{_key(schema_uri)}/schema.pbtxt")
-    schema = {"name": "ImportSchemaGen-schema", "uri": schema_uri, "metadata": {}}
-    output = run_task(
-        spec, dag.TRAINER, tmp_path, {"examples": examples, "schema": schema},
-        output_root=root, env=pod_env[dag.TRAINER],
-    )
-    [model] = output["artifacts"]["model"]["artifacts"]
-    [model_run] = output["artifacts"]["model_run"]["artifacts"]
-    assert model["uri"].startswith(f"s3://{BUCKET}/out/pipeline_root/run-1/Trainer/")
-    assert f"{_key(model['uri'])}/Format-Serving/saved_model.pb" in _keys(s3, _key(model["uri"]))
-    summary_key = f"{_key(model_run['uri'])}/{TRAINING_SUMMARY_FILE}"
-    summary = json.loads(s3.get_object(Bucket=BUCKET, Key=summary_key)["Body"].read())
-    assert summary["hyperparameters"]["epochs"] == 1 and len(summary["history"]) == 1  # as compiled
-
-
-@pytest.mark.e2e
-def test_ingestion_task_reads_s3_data_and_writes_the_local_runs_examples_to_s3(
-    s3, s3_task_outputs, local_outputs
-):
-    examples, _ = s3_task_outputs
-    assert examples["uri"].startswith(f"s3://{BUCKET}/out/pipeline_root/run-1/MnistExampleGen/")
-    assert examples["metadata"]["example_counts"] == {s: KUBEFLOW_SUBSET for s in SPLITS}
-    local_dir = Path(local_outputs[dag.EXAMPLE_GEN])
-    for split in SPLITS:
-        local_files = sorted((local_dir / f"Split-{split}").iterdir())
-        keys = sorted(_keys(s3, f"{_key(examples['uri'])}/Split-{split}/"))
-        assert [posixpath.basename(k) for k in keys] == [f.name for f in local_files]
-        for key, local_file in zip(keys, local_files):
-            from_s3 = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-            assert from_s3 == local_file.read_bytes(), key  # byte for byte
-
-
-@pytest.mark.e2e
-def test_statistics_task_writes_the_local_runs_statistics_to_s3(s3, s3_task_outputs, local_outputs):
-    _, stats = s3_task_outputs
-    for split in SPLITS:
-        from_s3 = statistics_pb2.DatasetFeatureStatisticsList()
-        key = f"{_key(stats['uri'])}/Split-{split}/FeatureStats.pb"
-        from_s3.ParseFromString(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-        local = statistics_pb2.DatasetFeatureStatisticsList()
-        local.ParseFromString(
-            (Path(local_outputs[dag.STATISTICS_GEN]) / f"Split-{split}" / "FeatureStats.pb").read_bytes()
-        )
-        assert from_s3.datasets[0].num_examples == KUBEFLOW_SUBSET
-        assert from_s3 == local
+    assert wheel.startswith(f"s3://{BUCKET}/{KUBEFLOW_S3_PREFIX}/pipeline_root/_wheels/") and wheel.endswith(".whl")
+    assert _key(wheel) in _keys(s3, f"{KUBEFLOW_S3_PREFIX}/pipeline_root/_wheels/")
 
 
 def test_credentials_in_beam_args_are_refused():
