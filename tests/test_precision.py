@@ -8,6 +8,7 @@ for the few steps on a few digits these tests take, on either kind of CPU.
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
@@ -133,3 +134,19 @@ def test_the_export_of_a_bfloat16_model_computes_in_float32(bf16_trained, tmp_pa
     np.testing.assert_allclose(by_images, float32_copy, atol=FLOAT32_TOLERANCE)
     np.testing.assert_allclose(by_images, trained, atol=BF16_TOLERANCE)
     assert np.abs(by_images - trained).max() > 0  # it really was bfloat16 before
+
+
+def test_the_fit_loop_needs_no_loss_scaling_under_mixed_bfloat16():
+    """model.fit compiles as train_loop.train_fit does; one step, in float32 variables."""
+    keras_choice.require()
+    images, labels = make_digits(16, seed=12)
+    model = model_lib.build_model("mixed_bfloat16")
+    model.compile(optimizer=keras.optimizers.Adam(0.001),
+                  loss=keras.losses.SparseCategoricalCrossentropy())
+    before = model.layers[1].kernel.numpy().copy()
+    loss = model.train_on_batch(images[..., None].astype(np.float32) / 255.0, labels.astype(np.int64))
+    # tf_keras wraps the optimizer in a loss-scale optimizer for mixed_float16 only.
+    assert type(model.optimizer).__name__ == "Adam"
+    assert np.isfinite(loss)
+    assert model.layers[1].kernel.dtype == tf.float32
+    assert not np.array_equal(before, model.layers[1].kernel.numpy())
