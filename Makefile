@@ -1,6 +1,7 @@
 # make run   - set up (first time) and run the pipeline on MNIST
 # make test  - set up (first time) and run the tests
 # make bench - the pipeline against the tutorial's bare script (minutes)
+# make bench-scale - how cost grows with the data: 1x, 3x, 10x MNIST (an hour)
 # Both accept MNIST_DIR=/path/to/the/four/idx/files; without it, `run`
 # downloads MNIST (checksum-verified) and the tests use ../shared/data/mnist
 # when present, or digits they draw themselves.
@@ -12,7 +13,7 @@ STAMP := $(VENV)/.installed
 export MNIST_DIR
 export PYTHON
 
-.PHONY: setup run test bench lock clean
+.PHONY: setup run test bench bench-scale lock clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,10 @@ test: setup
 # The pipeline against the seed tutorial's bare script (docs/performance.md).
 bench: setup
 	$(PY) bench/run.py $(ARGS)
+
+# Time, peak RSS and disk per component at 1x, 3x, 10x MNIST (docs/performance.md).
+bench-scale: setup
+	$(PY) bench/scale.py $(ARGS)
 
 # Re-resolve the locks after editing pyproject.toml's dependencies:
 # requirements.lock (with the dev extra) for .venv, and the container image's

@@ -15,16 +15,20 @@ import numpy as np
 from pipeline.process import boundary
 
 
-def images_per_second(steps: int, batch_size: int, dropout: bool, warmup: int = 30) -> float:
+def images_per_second(
+    steps: int, batch_size: int, dropout: bool, warmup: int = 30, precision: str = "auto"
+) -> float:
     import tensorflow as tf
 
+    from trainer_module import precision as precision_lib
     from trainer_module.model import build_model
     from trainer_module.train_loop import Steps
 
     rng = np.random.default_rng(0)
     images = tf.constant(rng.random((batch_size, 28, 28, 1), dtype=np.float32))
     labels = tf.constant(rng.integers(0, 10, batch_size), dtype=tf.int64)
-    step = Steps(build_model(), learning_rate=0.001, dropout=dropout)
+    policy = precision_lib.choose(precision).policy
+    step = Steps(build_model(policy), learning_rate=0.001, dropout=dropout)
     for _ in range(warmup):
         step.train_step(images, labels)
     float(step.train_loss.result())  # waits for the warm-up to finish
@@ -40,8 +44,11 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--train-dropout", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--precision", default="auto", help="auto, float32 or mixed_bfloat16")
     args = parser.parse_args()
-    rate = images_per_second(args.steps, args.batch_size, args.train_dropout)
+    rate = images_per_second(
+        args.steps, args.batch_size, args.train_dropout, precision=args.precision
+    )
     print(f"BENCH ceiling_images_per_second={rate:.1f}")
     return 0
 

@@ -78,6 +78,7 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
         sys.executable, "-m", "pipeline", "run", "--mnist-dir", args.mnist_dir,
         "--output-dir", output_dir, "--epochs", str(args.epochs), "--loop", args.loop,
         "--train-dropout" if args.train_dropout else "--no-train-dropout",
+        "--precision", args.precision,
     ]
     if args.max_examples_per_split:
         command += ["--max-examples-per-split", str(args.max_examples_per_split)]
@@ -109,7 +110,7 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
 def ceiling(args, env, log_dir) -> float:
     dropout = "--train-dropout" if args.train_dropout else "--no-train-dropout"
     result = measure(
-        [sys.executable, "bench/compute_ceiling.py", dropout], env,
+        [sys.executable, "bench/compute_ceiling.py", dropout, "--precision", args.precision], env,
         os.path.join(log_dir, "ceiling.log"),
     )
     return bench_value(result["output"], "ceiling_images_per_second")
@@ -175,6 +176,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         "here: the bare script's `model(images)` trains with it off, and both "
         "sides should do the same arithmetic",
     )
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "mixed_bfloat16"],
+                        help="the pipeline's and the ceiling's (the bare script trains in float32)")
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR")
                         or os.path.join(PROJECT_ROOT, "..", "shared", "data", "mnist"))
     parser.add_argument("--max-examples-per-split", type=int, default=0,
@@ -189,7 +192,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
 
-    print(f"E={args.epochs} epochs, batch 32, the {args.loop!r} loop, dropout in training "
+    print(f"E={args.epochs} epochs, batch 32, the {args.loop!r} loop, precision {args.precision}, dropout in training "
           f"{'on' if args.train_dropout else 'off (as the seed code runs)'}, data {args.mnist_dir}"
           f"{'' if not args.max_examples_per_split else f' (first {args.max_examples_per_split} per split)'}; "
           f"{' '.join(args.pipeline_args)}; {os.cpu_count()} CPUs; logs in {work_dir}", flush=True)

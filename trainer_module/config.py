@@ -6,6 +6,8 @@ once.
 """
 import dataclasses
 
+from trainer_module import precision
+
 # Written by task.py into the Trainer's model_run directory; read by the
 # EvaluationReporter, `workers`, the bench and tests. Defined here, not in
 # task.py, because this module imports no TensorFlow.
@@ -41,6 +43,11 @@ class TrainConfig:
     # "multi_worker": the workers TF_CONFIG names (MultiWorkerMirroredStrategy).
     # Under a strategy, batch_size is the global batch, split among replicas.
     strategy: str = "none"
+    # The Keras dtype policy: "auto" (mixed_bfloat16 where the CPU has
+    # bfloat16 units, else float32), "float32" or "mixed_bfloat16"
+    # (trainer_module/precision.py). The exported model computes in float32
+    # either way.
+    precision: str = precision.AUTO
 
     def __post_init__(self):
         if self.loop not in LOOPS:
@@ -48,6 +55,10 @@ class TrainConfig:
         if self.strategy not in STRATEGIES:
             raise ValueError(
                 f"strategy must be one of {STRATEGIES}, not {self.strategy!r}"
+            )
+        if self.precision not in precision.PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {precision.PRECISIONS}, not {self.precision!r}"
             )
         if self.strategy != "none" and self.loop != "custom":
             raise ValueError(

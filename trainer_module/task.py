@@ -11,7 +11,7 @@ import time
 import tensorflow as tf
 import tf_keras
 
-from trainer_module import distribution, input_pipeline, keras_choice
+from trainer_module import distribution, input_pipeline, keras_choice, precision
 from trainer_module.config import TRAINING_SUMMARY_FILE, TrainConfig
 from trainer_module.export import export_serving_model
 from trainer_module.model import build_model
@@ -21,6 +21,8 @@ from trainer_module.train_loop import LOOPS
 def run_fn(fn_args) -> None:
     keras = keras_choice.require()
     config = TrainConfig.from_dict(fn_args.custom_config or {})
+    chosen = precision.choose(config.precision)
+    print(f"Trainer: {chosen.describe()}", flush=True)
     # First: the multi-worker strategy must be made before any TensorFlow op.
     strategy = distribution.create_strategy(config.strategy)
     tf_keras.utils.set_random_seed(config.seed)
@@ -38,7 +40,7 @@ def run_fn(fn_args) -> None:
     eval_ds = input_pipeline.make_dataset(fn_args.eval_files, config.eval_batch_size)
 
     with distribution.scope(strategy):
-        model = build_model()
+        model = build_model(chosen.policy)
     print(
         f"Training {model.name} with the {config.loop!r} loop on {keras}: "
         f"{config.epochs} epochs, batch {config.batch_size}, "
@@ -60,6 +62,7 @@ def run_fn(fn_args) -> None:
             "tensorflow": tf.__version__,
             "hyperparameters": dataclasses.asdict(config),
             "distribution": distribution.describe(strategy),
+            "precision": chosen._asdict(),
             "history": history,
             "train_seconds": round(train_seconds, 3),
         }

@@ -116,7 +116,9 @@ def _training(training: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     )
     return {"loss_chart": loss, "accuracy_chart": accuracy, "epochs": list(zip(epochs, history)),
             "train_seconds": training.get("train_seconds"), "keras": training.get("keras"),
-            "tensorflow": training.get("tensorflow")}
+            "tensorflow": training.get("tensorflow"),
+            # Older training summaries have no precision.
+            "precision": (training.get("precision") or {}).get("policy")}
 
 
 def _label_shares(splits: Dict[str, Any]) -> Dict[str, List[float]]:
