@@ -49,7 +49,7 @@ def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, sp
     cfg, _, _ = kubeflow_compiled
     local_nodes, local_edges = _local_dag(cfg)
     spec_nodes, spec_edges = _spec_dag(spec)
-    assert spec_nodes == local_nodes and len(spec_nodes) == 10
+    assert spec_nodes == local_nodes and len(spec_nodes) == 11
     assert spec_edges == local_edges  # the same baseline rule everywhere: no resolver
     assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
     assert ("Trainer", "LatestBlessedModel") in spec_edges
@@ -81,7 +81,7 @@ def test_every_executor_runs_the_configured_image(spec):
     executors = spec["deploymentSpec"]["executors"]
     containers = {label: e["container"] for label, e in executors.items() if "container" in e}
     assert set(containers) == set(executors)
-    assert len(containers) == 10
+    assert len(containers) == 11
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
         # TFX's executor entry point, with s3:// registered (pipeline/launch/kubeflow_task.py).
