@@ -148,11 +148,10 @@ def serving_verdict(summary: Summary) -> Optional[str]:
 def key_figures(summary: Summary) -> Dict[str, Any]:
     """{custom property: value} for the report artifact (None: not set)."""
     evaluation = summary["evaluation"]
-    serving = serving_verdict(summary)
     return {
         SCHEMA_VERSION_PROPERTY: summary["schema_version"],
         BLESSED_PROPERTY: int(summary["blessed"]),
-        VERDICT_PROPERTY: verdict(summary) + ("" if serving is None or summary["serving"]["blessed"] else f"; {serving}"),
+        VERDICT_PROPERTY: verdict(summary),
         ACCURACY_PROPERTY: evaluation["accuracy"],
         ACCURACY_PER_DIGIT_PROPERTY: {
             str(d["digit"]): d["accuracy"] for d in evaluation["per_digit"] if d["accuracy"] is not None
