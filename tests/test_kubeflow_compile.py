@@ -53,6 +53,8 @@ def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, sp
     assert spec_edges == local_edges  # the same baseline rule everywhere: no resolver
     assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
     assert ("Trainer", "LatestBlessedModel") in spec_edges
+    # The serving check (a container task on Kubeflow too) gates the Pusher.
+    assert {("Trainer", "ServingCheck"), ("ServingCheck", "Pusher")} <= spec_edges
 
 
 def test_spec_is_what_open_source_kfp_2_runs(spec):
@@ -104,6 +106,15 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
     )
     assert json.loads(param("Trainer", "custom_config"))["epochs"] == cfg.train.epochs
     assert param("LatestBlessedModel", "serving_dir") == cfg.serving_dir
+    assert param("ServingCheck", "p99_ms_batch_1") == cfg.serving_p99_ms_batch_1
+    assert param("ServingCheck", "p99_ms_batch_32") == cfg.serving_p99_ms_batch_32
+    assert param("ServingCheck", "num_examples") == cfg.serving_check_examples
+    eval_config = json.loads(param("Evaluator", "eval_config"))
+    [accuracy] = [m for m in eval_config["metrics_specs"][0]["metrics"] if "per_slice_thresholds" in m]
+    [_, per_digit] = accuracy["per_slice_thresholds"]
+    assert per_digit["slicing_specs"] == [{"feature_keys": ["label"]}]
+    assert per_digit["threshold"]["value_threshold"]["lower_bound"] == cfg.digit_accuracy_lower_bound
+    assert per_digit["threshold"]["change_threshold"]["absolute"] == -cfg.max_digit_accuracy_drop
     push = json.loads(param("Pusher", "push_destination"))
     assert push["filesystem"]["base_directory"] == cfg.serving_dir
     trainer = spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"]
