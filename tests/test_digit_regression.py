@@ -11,7 +11,7 @@ import os
 
 import pytest
 import tensorflow as tf
-from tfx.types import standard_artifacts
+from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import path_utils, proto_utils
 
 from components.baseline_model import EvaluatorExecutor
@@ -60,8 +60,10 @@ def test_a_model_that_regresses_on_one_digit_is_not_blessed(blessed_then_not_ble
     store = metadata.open_store(shared.cfg().metadata_path)
     [run] = [r for r in metadata.runs(store, shared.cfg().pipeline_name) if r.name == shared.ids["blessed"]]
     nodes = metadata.executions(store, run)
-    examples = nodes[dag.EXAMPLE_GEN].outputs[dag.EXAMPLES_KEY][0]
-    baseline = nodes[dag.TRAINER].outputs[dag.MODEL_KEY][0]
+    # ML Metadata's records, as TFX artifacts for the executor.
+    examples = _artifact(standard_artifacts.Examples, nodes[dag.EXAMPLE_GEN].outputs[dag.EXAMPLES_KEY][0].uri)
+    examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
+    baseline = _artifact(standard_artifacts.Model, nodes[dag.TRAINER].outputs[dag.MODEL_KEY][0].uri)
 
     candidate = _artifact(standard_artifacts.Model, tmp_path / "candidate")
     module = _LosesOneDigit(path_utils.serving_model_path(baseline.uri))
