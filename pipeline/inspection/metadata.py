@@ -220,9 +220,7 @@ def run_wall_seconds(run: metadata_store_pb2.Context, nodes: Dict[str, "NodeExec
 # components/baseline_model.VERSION_PROPERTY, which imports TFX; a test
 # checks that the two agree.
 BASELINE_VERSION_PROPERTY = "baseline_version"
-# components/serving_check/executor.py's (not imported: it loads TensorFlow).
-SERVING_REASON_PROPERTY = "reason"
-SERVING_LATENCY_PROPERTY = "latency_ms"
+SERVING_REASON_PROPERTY, SERVING_LATENCY_PROPERTY = "reason", "latency_ms"  # serving_check/executor.py's
 
 
 @dataclasses.dataclass
@@ -245,8 +243,7 @@ class RunSummary:
     baseline_accuracy: Optional[float]
     pushed_to: Optional[str]
     pushed_version: Optional[str]
-    # The ServingCheck's InfraBlessing (None: it did not run); its refusal
-    # reasons, and the slowest signature's latencies {batch: {p50_ms, p99_ms}}.
+    # The ServingCheck's InfraBlessing (None: not run); latency: {batch: {p50_ms, p99_ms}}.
     serving_blessed: Optional[bool] = None
     serving_reason: Optional[str] = None
     serving_latency: Optional[Dict[str, Dict[str, float]]] = None
