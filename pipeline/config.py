@@ -58,8 +58,8 @@ class PipelineConfig:
     # The ServingCheck (components/serving_check/): it refuses a model whose
     # p99 latency in a fresh serving process exceeds these, per signature
     # (milliseconds, one batch of 1 or of 32 images or examples).
-    serving_p99_ms_batch_1: float = 500.0
-    serving_p99_ms_batch_32: float = 2000.0
+    serving_p99_ms_batch_1: float = 1000.0
+    serving_p99_ms_batch_32: float = 4000.0
     # Eval examples both signatures classify, compared with the Evaluator's
     # route (serving_default, loaded in the pipeline's process).
     serving_check_examples: int = 256
