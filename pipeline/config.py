@@ -49,6 +49,20 @@ class PipelineConfig:
     accuracy_lower_bound: float = 0.98
     # ...and no more than this below the latest blessed model's.
     max_accuracy_drop: float = 0.002
+    # Model checks per digit and at serving (issue 15; README's "Model
+    # checks" has how the defaults were chosen). Every digit's accuracy at
+    # least this...
+    digit_accuracy_lower_bound: float = 0.965
+    # ...and no digit more than this below the latest blessed model's.
+    max_digit_accuracy_drop: float = 0.02
+    # The ServingCheck (components/serving_check/): it refuses a model whose
+    # p99 latency in a fresh serving process exceeds these, per signature
+    # (milliseconds, one batch of 1 or of 32 images or examples).
+    serving_p99_ms_batch_1: float = 1000.0
+    serving_p99_ms_batch_32: float = 4000.0
+    # Eval examples both signatures classify, compared with the Evaluator's
+    # route (serving_default, loaded in the pipeline's process).
+    serving_check_examples: int = 256
     # Where the Beam-based components run (pipeline/beam_profiles.py):
     # local, multi-process, flink, spark or dataflow.
     beam_profile: str = beam_profiles.LOCAL

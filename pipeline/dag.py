@@ -6,6 +6,7 @@
   Trainer -> LatestBlessedModel (newest pushed model, not the Trainer's)
           -> Evaluator (TFMA) -> Pusher
                       +-> EvaluationReporter (HTML + JSON)
+  Trainer -> ServingCheck (a fresh TF-only process serves it) -> Pusher
 
 The node ids and artifact keys below are how everything else names them (ML
 Metadata, the CLI, the tests): use these constants, not the strings. This
@@ -33,9 +34,10 @@ BASELINE = "LatestBlessedModel"  # components/baseline_model.py
 EVALUATOR = "Evaluator"
 EVALUATION_REPORTER = "EvaluationReporter"
 PUSHER = "Pusher"
+SERVING_CHECK = "ServingCheck"  # components/serving_check/
 NODE_IDS = (
     EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, VALIDATION_GATE,
-    TRAINER, BASELINE, EVALUATOR, EVALUATION_REPORTER, PUSHER,
+    TRAINER, BASELINE, EVALUATOR, SERVING_CHECK, EVALUATION_REPORTER, PUSHER,
 )
 
 # Artifact keys: a node's outputs (and the inputs fed from them) in ML Metadata.
@@ -51,6 +53,8 @@ BLESSING_KEY = "blessing"  # Evaluator
 REPORT_KEY = "report"  # EvaluationReporter: summary.json and the page
 HTML_KEY = "html"  # EvaluationReporter: the page, for the KFP UI
 PUSHED_MODEL_KEY = "pushed_model"  # Pusher
+INFRA_BLESSING_KEY = "blessing"  # ServingCheck's output (TFX InfraValidator's key)
+PUSHER_INFRA_BLESSING_KEY = "infra_blessing"  # the Pusher's input for it
 
 SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # TFX packages this file's directory (trainer_module/) as the Trainer's
@@ -82,6 +86,7 @@ def create_pipeline(
     from components.baseline_model import Evaluator, LatestBlessedModel
     from components.evaluation_report.component import EvaluationReporter
     from components.mnist_example_gen.component import MnistExampleGen
+    from components.serving_check.component import ServingCheck
     from components.validation_gate import ValidationGate
     from components.versioned_pusher import VersionedPusher
     from pipeline import evaluation
@@ -128,13 +133,22 @@ def create_pipeline(
         baseline_model=baseline.outputs[BASELINE_MODEL_KEY],
         example_splits=["eval"],
         eval_config=evaluation.eval_config(
-            config.accuracy_lower_bound, config.max_accuracy_drop
+            config.accuracy_lower_bound, config.max_accuracy_drop,
+            config.digit_accuracy_lower_bound, config.max_digit_accuracy_drop,
         ),
     ).with_id(EVALUATOR)
+    serving_check = ServingCheck(
+        model=trainer.outputs[MODEL_KEY],
+        examples=example_gen.outputs[EXAMPLES_KEY],
+        p99_ms_batch_1=config.serving_p99_ms_batch_1,
+        p99_ms_batch_32=config.serving_p99_ms_batch_32,
+        num_examples=config.serving_check_examples,
+    ).with_id(SERVING_CHECK)
     # Staged and renamed into place; the same model is not pushed twice.
     pusher = VersionedPusher(
         model=trainer.outputs[MODEL_KEY],
         model_blessing=evaluator.outputs[BLESSING_KEY],
+        infra_blessing=serving_check.outputs[INFRA_BLESSING_KEY],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
@@ -149,6 +163,7 @@ def create_pipeline(
         model=trainer.outputs[MODEL_KEY],
         model_run=trainer.outputs[MODEL_RUN_KEY],
         examples=example_gen.outputs[EXAMPLES_KEY],
+        infra_blessing=serving_check.outputs[INFRA_BLESSING_KEY],
     ).with_id(EVALUATION_REPORTER)
 
     return tfx_pipeline.Pipeline(
@@ -163,6 +178,7 @@ def create_pipeline(
             trainer,
             baseline,
             evaluator,
+            serving_check,
             reporter,  # before the Pusher: a failed push still leaves the report
             pusher,
         ],

@@ -106,7 +106,8 @@ def blessed_then_not_blessed(tmp_path_factory, mnist_dir) -> SharedRuns:
     output_dir = tmp_path_factory.mktemp("shared_runs")
     common = ["run", "--mnist-dir", mnist_dir, "--output-dir", output_dir,
               "--max-examples-per-split", SHARED_SUBSET]
-    first = run_cli(*common, "--epochs", 1, "--accuracy-lower-bound", LOW_BAR, check=True)
+    first = run_cli(*common, "--epochs", 1, "--accuracy-lower-bound", LOW_BAR,
+                    "--digit-accuracy-lower-bound", LOW_BAR, check=True)
     second = run_cli(*common, "--epochs", 2, "--accuracy-lower-bound", HIGH_BAR, check=True)
     cfg = config_lib.PipelineConfig(output_dir=str(output_dir))
     store = metadata.open_store(cfg.metadata_path)
@@ -280,7 +281,7 @@ def kubeflow_s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
         "compile", "--image", cfg.image, "--output-dir", cfg.output_dir, "--mnist-dir", cfg.mnist_dir,
         "--max-examples-per-split", cfg.max_examples_per_split, "--epochs", cfg.train.epochs,
         # A model of a few hundred digits and one epoch: blessed, so that a run pushes.
-        "--accuracy-lower-bound", 0,
+        "--accuracy-lower-bound", 0, "--digit-accuracy-lower-bound", 0,
         "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region, "--s3-credentials-secret", SECRET,
         # A second run must run again, not be served from the first's cache
         # (KFP 2.5.0 backend/src/v2/driver/driver.go:359-378).

@@ -49,10 +49,12 @@ def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, sp
     cfg, _, _ = kubeflow_compiled
     local_nodes, local_edges = _local_dag(cfg)
     spec_nodes, spec_edges = _spec_dag(spec)
-    assert spec_nodes == local_nodes and len(spec_nodes) == 10
+    assert spec_nodes == local_nodes and len(spec_nodes) == len(dag.NODE_IDS)
     assert spec_edges == local_edges  # the same baseline rule everywhere: no resolver
     assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
     assert ("Trainer", "LatestBlessedModel") in spec_edges
+    # The serving check (a container task on Kubeflow too) gates the Pusher.
+    assert {("Trainer", "ServingCheck"), ("ServingCheck", "Pusher")} <= spec_edges
 
 
 def test_spec_is_what_open_source_kfp_2_runs(spec):
@@ -81,7 +83,7 @@ def test_every_executor_runs_the_configured_image(spec):
     executors = spec["deploymentSpec"]["executors"]
     containers = {label: e["container"] for label, e in executors.items() if "container" in e}
     assert set(containers) == set(executors)
-    assert len(containers) == 10
+    assert len(containers) == len(dag.NODE_IDS)
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
         # TFX's executor entry point, with s3:// registered (pipeline/launch/kubeflow_task.py).
@@ -104,6 +106,15 @@ def test_task_settings_come_from_the_configuration(kubeflow_compiled, spec):
     )
     assert json.loads(param("Trainer", "custom_config"))["epochs"] == cfg.train.epochs
     assert param("LatestBlessedModel", "serving_dir") == cfg.serving_dir
+    assert param("ServingCheck", "p99_ms_batch_1") == cfg.serving_p99_ms_batch_1
+    assert param("ServingCheck", "p99_ms_batch_32") == cfg.serving_p99_ms_batch_32
+    assert param("ServingCheck", "num_examples") == cfg.serving_check_examples
+    eval_config = json.loads(param("Evaluator", "eval_config"))
+    [accuracy] = [m for m in eval_config["metrics_specs"][0]["metrics"] if "per_slice_thresholds" in m]
+    [_, per_digit] = accuracy["per_slice_thresholds"]
+    assert per_digit["slicing_specs"] == [{"feature_keys": ["label"]}]
+    assert per_digit["threshold"]["value_threshold"]["lower_bound"] == cfg.digit_accuracy_lower_bound
+    assert per_digit["threshold"]["change_threshold"]["absolute"] == -cfg.max_digit_accuracy_drop
     push = json.loads(param("Pusher", "push_destination"))
     assert push["filesystem"]["base_directory"] == cfg.serving_dir
     trainer = spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"]

@@ -17,6 +17,7 @@ import yaml
 from kfp import components
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.errors import UserError
 from pipeline.launch import kubeflow_compile
 from pipeline.process import object_store
@@ -58,7 +59,7 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
     spec, platform = documents
     text = s3_compiled[1].read_text()
     containers = [e["container"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e]
-    assert len(containers) == len(spec["deploymentSpec"]["executors"]) == 10
+    assert len(containers) == len(spec["deploymentSpec"]["executors"]) == len(dag.NODE_IDS)
     for container in containers:
         assert {e["name"]: e["value"] for e in container["env"]} == {
             "S3_ENDPOINT": s3_endpoint, "AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_REGION": REGION,

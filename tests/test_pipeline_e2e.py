@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 
 SUBSET = 3000
 # Small subset, two epochs: well above chance, below the full run's 0.98 bar.
-SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9]
+SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9,
+             "--digit-accuracy-lower-bound", 0.5]
 ALL_COMPONENTS = set(dag.NODE_IDS)
 
 
@@ -139,6 +140,7 @@ def test_tfx_cli_run_shows_what_the_project_cli_shows_and_trains_with_the_same_k
         MNIST_TFX_MAX_EXAMPLES_PER_SPLIT="500",
         MNIST_TFX_EPOCHS="1",
         MNIST_TFX_ACCURACY_LOWER_BOUND="0",
+        MNIST_TFX_DIGIT_ACCURACY_LOWER_BOUND="0",
     )
     # The entry points must set these themselves.
     for name in ("TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS"):

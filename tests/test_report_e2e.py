@@ -101,11 +101,19 @@ def test_summary_numbers_are_tfmas_own(runs, which):
         assert sum(row) == d["example_count"]
         assert row[d["digit"]] / sum(row) == pytest.approx(d["accuracy"], abs=1e-6)
 
-    [value] = [t for t in evaluation["thresholds"] if t["kind"] == "value"]
+    overall = [t for t in evaluation["thresholds"] if t["digit"] is None]
+    # Per digit (issue 15): a value threshold for each digit, TFMA's figure.
+    digit_values = {t["digit"]: t for t in evaluation["thresholds"] if t["digit"] is not None and t["kind"] == "value"}
+    assert sorted(digit_values) == sorted(tfma_per_digit)
+    for digit, t in digit_values.items():
+        assert t["value"] == pytest.approx(tfma_per_digit[digit])
+        assert t["lower_bound"] == (LOW_BAR if which == "blessed" else cfg.digit_accuracy_lower_bound)
+        assert t["passed"] is (t["value"] >= t["lower_bound"])
+    [value] = [t for t in overall if t["kind"] == "value"]
     assert value["value"] == tfma_overall
     assert value["lower_bound"] == (LOW_BAR if which == "blessed" else HIGH_BAR)
     assert value["passed"] is (which == "blessed")
-    changes = [t for t in evaluation["thresholds"] if t["kind"] == "change"]
+    changes = [t for t in overall if t["kind"] == "change"]
     if which == "blessed":
         assert evaluation["overall"]["baseline"] is None and changes == []
     else:  # the first run's model is the baseline

@@ -223,3 +223,30 @@ def test_page_says_what_a_run_lacks(change, expected):
     if "evaluation.overall" in change:
         summary["evaluation"]["thresholds"] = summary["evaluation"]["thresholds"][:1]
     assert expected in render.render(summary)
+
+
+def test_page_names_a_failing_digit_and_shows_the_serving_check():
+    thresholds = _summary()["evaluation"]["thresholds"][:1] + [
+        {"metric": "sparse_categorical_accuracy", "digit": 3, "value": -0.031, "passed": False, "kind": "change",
+         "absolute": -0.015, "relative": None, "condition": ">= -0.015"},
+        {"metric": "sparse_categorical_accuracy", "digit": 4, "value": 0.99, "passed": True, "kind": "value",
+         "lower_bound": 0.97, "upper_bound": None, "condition": ">= 0.97"},
+    ]
+    latency = {"1": {"p50_ms": 1.25, "p99_ms": 3.5, "calls": 100}, "32": {"p50_ms": 9.0, "p99_ms": 480.0, "calls": 30}}
+    serving = {"blessed": False, "reasons": ["serving_images p99 latency at batch 32: 480.0 ms, bound 400 ms"],
+               "examples_checked": 256, "digits_checked": list(range(10)), "load_seconds": 0.8,
+               "agreement": {name: {"max_abs_difference": 0.0, "disagreeing_digits": 0}
+                             for name in ("serving_default", "serving_images")},
+               "latency": {"serving_default": latency, "serving_images": latency},
+               "bounds": {"p99_ms_batch_1": 100.0, "p99_ms_batch_32": 400.0}}
+    page = render.render(_summary(**{"evaluation.thresholds": thresholds, "serving": serving}))
+    [line] = re.findall(r'<p id="verdict-line">(.*?)</p>', page)
+    assert line.startswith("not blessed: sparse_categorical_accuracy 0.9123, needs &gt;= 0.98; "
+                           "digit 3 sparse_categorical_accuracy change -0.0310, needs &gt;= -0.015")
+    assert line.endswith("refused by the serving check: serving_images p99 latency at batch 32: 480.0 ms, bound 400 ms")
+    assert "<td>digit 3</td>" in page and "<td>digit 4</td>" in page and "<td>all digits</td>" in page
+    serving_section = page[page.index('<section id="serving">'):page.index('<section id="accuracy">')]
+    assert serving_section.count('<td class="num">480.0 ms</td>') == 2
+    assert serving_section.count('<td class="num">3.5 ms</td>') == 2
+    # Two latency rows fail (batch 32 of each signature), the check itself fails.
+    assert serving_section.count('<span class="fail">FAIL</span>') == 3

@@ -18,6 +18,7 @@ from tfx.types import artifact_utils
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE, render, summary
 
 INPUT_KEYS = ("evaluation", "blessing", "statistics", "anomalies", "model", "model_run", "examples")
+INFRA_BLESSING_KEY = "infra_blessing"  # optional
 REPORT_KEY = "report"
 HTML_KEY = "html"
 
@@ -33,6 +34,7 @@ class Executor(base_executor.BaseExecutor):
         pipeline_info = context.pipeline_info if context else None
         facts = summary.gather(
             **{key: artifact_utils.get_single_instance(input_dict[key]) for key in INPUT_KEYS},
+            infra_blessing=(input_dict.get(INFRA_BLESSING_KEY) or [None])[0],
             run_id=context.pipeline_run_id if context else None,
             pipeline_name=pipeline_info.id if pipeline_info else None,
         )

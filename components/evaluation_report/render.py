@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 import jinja2
 from markupsafe import Markup
 
+from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import svg
 
 TEMPLATE = "report.html.j2"
@@ -57,7 +58,8 @@ _ENV.filters.update(pct=_pct, num=_num, signed=_signed, text=_text)
 def _value_bound(evaluation: Dict[str, Any]) -> Optional[float]:
     """The lower bound on overall accuracy, if the Evaluator had one."""
     for t in evaluation["thresholds"]:
-        if t["kind"] == "value" and t["metric"] == ACCURACY and t.get("lower_bound") is not None:
+        if (t["kind"] == "value" and t["metric"] == ACCURACY and t.get("digit") is None
+                and t.get("lower_bound") is not None):
             return t["lower_bound"]
     return None
 
@@ -175,6 +177,16 @@ def _provenance_rows(summary: Dict[str, Any]) -> List[Dict[str, Optional[str]]]:
     return rows
 
 
+def _serving_latency(serving: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    rows = []
+    for name, by_size in sorted(((serving or {}).get("latency") or {}).items()):
+        for size, figures in sorted(by_size.items(), key=lambda item: int(item[0])):
+            bound = serving["bounds"].get(f"p99_ms_batch_{size}")
+            rows.append({"signature": name, "batch": size, "p50": figures["p50_ms"], "p99": figures["p99_ms"],
+                         "bound": bound, "passed": bound is None or figures["p99_ms"] <= bound})
+    return rows
+
+
 def render(summary: Dict[str, Any]) -> str:
     evaluation = summary["evaluation"]
     overall = evaluation["overall"]
@@ -199,4 +211,8 @@ def render(summary: Dict[str, Any]) -> str:
         data=_data(summary["data"]),
         provenance=_provenance_rows(summary),
         wall_seconds=summary["provenance"].get("wall_seconds") or {},
+        verdict_line=summary_lib.verdict(summary) + (
+            "; " + summary_lib.serving_verdict(summary) if summary.get("serving") else ""),
+        serving=summary.get("serving"),
+        serving_latency=_serving_latency(summary.get("serving")),
     )

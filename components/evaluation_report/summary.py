@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tfx import types
 
 # Raised when a field changes meaning or goes; readers refuse newer versions.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: thresholds per digit too ("digit"); "serving"
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
 _VERSIONS = ("mnist-tfx", "tfx", "tensorflow", "tensorflow-model-analysis",
              "tensorflow-data-validation", "apache-beam")
@@ -28,6 +28,7 @@ _VERSIONS = ("mnist-tfx", "tfx", "tensorflow", "tensorflow-model-analysis",
 
 class Threshold(TypedDict, total=False):
     metric: str
+    digit: Optional[int]  # the digit's slice; None: the whole eval set
     kind: str  # "value" or "change"
     value: Optional[float]
     passed: bool
@@ -64,6 +65,18 @@ class EvaluationFacts(TypedDict):
     models: Dict[str, Optional[str]]  # "candidate", "baseline": model directories
 
 
+class ServingFacts(TypedDict, total=False):
+    """The ServingCheck's result (components/serving_check/check.py, Result.to_json)."""
+    blessed: bool
+    reasons: List[str]
+    examples_checked: int
+    digits_checked: List[int]
+    agreement: Dict[str, Dict[str, float]]
+    latency: Dict[str, Dict[str, Dict[str, float]]]  # {signature: {batch size: {p50_ms, p99_ms, calls}}}
+    load_seconds: Optional[float]
+    bounds: Dict[str, float]  # {"p99_ms_batch_1": ..., "p99_ms_batch_32": ...}
+
+
 class Summary(TypedDict):
     schema_version: int
     run_id: Optional[str]
@@ -74,6 +87,7 @@ class Summary(TypedDict):
     misclassified: Dict[str, Any]  # digits.misclassified
     samples: List[Dict[str, Any]]  # digits.samples
     provenance: Dict[str, Any]
+    serving: Optional[ServingFacts]  # None: no serving check ran
 
 
 def read(path: str) -> Summary:
@@ -96,11 +110,17 @@ VERDICT_PROPERTY = "verdict"  # why blessed or not, one line
 SCHEMA_VERSION_PROPERTY = "schema_version"
 
 
+def threshold_name(threshold: Threshold) -> str:
+    """'sparse_categorical_accuracy change', prefixed 'digit 3 ' on a digit's slice."""
+    what = threshold["metric"] + (" change" if threshold["kind"] == "change" else "")
+    digit = threshold.get("digit")
+    return what if digit is None else f"digit {digit} {what}"
+
+
 def _failed(threshold: Threshold) -> str:
     value = threshold.get("value")
     shown = "-" if value is None else (f"{value:+.4f}" if threshold["kind"] == "change" else f"{value:.4f}")
-    what = threshold["metric"] + (" change" if threshold["kind"] == "change" else "")
-    return f"{what} {shown}, needs {threshold['condition']}"
+    return f"{threshold_name(threshold)} {shown}, needs {threshold['condition']}"
 
 
 def verdict(summary: Summary) -> str:
@@ -113,6 +133,16 @@ def verdict(summary: Summary) -> str:
         return "blessed: " + reason
     failed = [_failed(t) for t in evaluation["thresholds"] if not t["passed"]]
     return "not blessed: " + ("; ".join(failed) or "TFMA's validation failed with no threshold named")
+
+
+def serving_verdict(summary: Summary) -> Optional[str]:
+    """The serving check's verdict in one line; None when none ran."""
+    serving = summary.get("serving")
+    if not serving:
+        return None
+    if serving["blessed"]:
+        return "serving check passed"
+    return "refused by the serving check: " + "; ".join(serving["reasons"])
 
 
 def key_figures(summary: Summary) -> Dict[str, Any]:
@@ -142,6 +172,22 @@ def _training(model_run: "types.Artifact") -> Optional[Dict[str, Any]]:
         return json.load(f)
 
 
+def _serving(infra_blessing: Optional["types.Artifact"]) -> Optional[ServingFacts]:
+    import os
+
+    from tfx.dsl.io import fileio
+
+    from components.serving_check.executor import RESULT_FILE
+
+    if infra_blessing is None:
+        return None
+    path = os.path.join(infra_blessing.uri, RESULT_FILE)
+    if not fileio.exists(path):
+        return None
+    with fileio.open(path, "r") as f:
+        return json.load(f)
+
+
 def _versions() -> Dict[str, Optional[str]]:
     import importlib.metadata  # here, not at the top: the CLI only reads summaries
 
@@ -163,6 +209,7 @@ def gather(
     model: "types.Artifact",
     model_run: "types.Artifact",
     examples: "types.Artifact",
+    infra_blessing: Optional["types.Artifact"] = None,
     run_id: Optional[str] = None,
     pipeline_name: Optional[str] = None,
 ) -> Summary:
@@ -180,6 +227,7 @@ def gather(
         data=data_facts.load(examples, statistics, anomalies),
         misclassified=digits.misclassified(examples, EVAL_SPLIT, model),
         samples=digits.samples(examples, TRAIN_SPLIT),
+        serving=_serving(infra_blessing),
         provenance={
             "generated_by": "the EvaluationReporter component",
             "pipeline_name": pipeline_name,

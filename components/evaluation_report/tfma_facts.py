@@ -49,9 +49,9 @@ def _role(key: metric_types.MetricKey, baseline_name: Optional[str]) -> str:
 
 
 def _metrics_by_slice(evaluation_uri: str, baseline_name: Optional[str]):
-    """{digit or None: {role: {metric name: value}}}, and the overall slice's raw keys."""
+    """{digit or None: {role: {metric name: value}}}, and {digit or None: {raw key: value}}."""
     by_slice: Dict[Optional[int], Dict[str, Dict[str, float]]] = {}
-    overall_keys: Dict[metric_types.MetricKey, float] = {}
+    keys_by_slice: Dict[Optional[int], Dict[metric_types.MetricKey, float]] = {}
     for metrics in tfma.load_metrics(evaluation_uri):
         digit = _digit(metrics.slice_key)
         roles = by_slice.setdefault(digit, {"candidate": {}, "baseline": {}, "diff": {}})
@@ -59,9 +59,8 @@ def _metrics_by_slice(evaluation_uri: str, baseline_name: Optional[str]):
             key = metric_types.MetricKey.from_proto(key_and_value.key)
             value = key_and_value.value.double_value.value
             roles[_role(key, baseline_name)][key.name] = value
-            if digit is None:
-                overall_keys[key] = value
-    return by_slice, overall_keys
+            keys_by_slice.setdefault(digit, {})[key] = value
+    return by_slice, keys_by_slice
 
 
 def _confusion_matrix(evaluation_uri: str, baseline_name: Optional[str]) -> Optional[List[List[int]]]:
@@ -83,14 +82,14 @@ def _confusion_matrix(evaluation_uri: str, baseline_name: Optional[str]) -> Opti
     return None
 
 
-def _failed_keys(validation) -> set:
-    """Metric keys TFMA's validation failed on the whole eval set."""
-    return {
-        metric_types.MetricKey.from_proto(failure.metric_key)
-        for per_slice in validation.metric_validations_per_slice
-        if _digit(per_slice.slice_key) is None
-        for failure in per_slice.failures
-    }
+def _failed_keys(validation) -> Dict[Optional[int], set]:
+    """{digit or None (the whole eval set): metric keys TFMA's validation failed there}."""
+    failed: Dict[Optional[int], set] = {}
+    for per_slice in validation.metric_validations_per_slice:
+        failed.setdefault(_digit(per_slice.slice_key), set()).update(
+            metric_types.MetricKey.from_proto(failure.metric_key) for failure in per_slice.failures
+        )
+    return failed
 
 
 def _describe_threshold(threshold) -> Dict[str, Any]:
@@ -117,8 +116,15 @@ def _describe_threshold(threshold) -> Dict[str, Any]:
     return {"kind": "change", "absolute": absolute, "relative": relative, "condition": text}
 
 
-def _thresholds(eval_config, overall_keys, baseline_name, failed) -> List[Dict[str, Any]]:
+def _is_per_digit(slice_spec) -> bool:
+    return slice_spec is not None and list(slice_spec.feature_keys) == [features.LABEL_KEY]
+
+
+def _thresholds(eval_config, keys_by_slice, baseline_name, failed) -> List[Dict[str, Any]]:
+    """Every threshold TFMA applied, once per slice: the whole eval set
+    (digit None) first, then each digit the eval split holds."""
     found = []
+    digits = sorted(d for d in keys_by_slice if d is not None)
     resolved = tfma.metrics.metric_thresholds_from_metrics_specs(
         eval_config.metrics_specs, eval_config=eval_config
     )
@@ -126,15 +132,22 @@ def _thresholds(eval_config, overall_keys, baseline_name, failed) -> List[Dict[s
         if baseline_name is not None and key.model_name == baseline_name:
             continue  # TFMA validates the candidate only
         for slice_spec, threshold in slices_and_thresholds:
-            if not _is_overall(slice_spec):
+            if _is_overall(slice_spec):
+                slices = [None]
+            elif _is_per_digit(slice_spec):
+                slices = digits
+            else:
                 continue
-            found.append({
-                "metric": key.name,
-                "value": overall_keys.get(key),
-                "passed": key in overall_keys and key not in failed,
-                **_describe_threshold(threshold),
-            })
-    return found
+            for digit in slices:
+                values = keys_by_slice.get(digit, {})
+                found.append({
+                    "metric": key.name,
+                    "digit": digit,
+                    "value": values.get(key),
+                    "passed": key in values and key not in failed.get(digit, set()),
+                    **_describe_threshold(threshold),
+                })
+    return sorted(found, key=lambda t: t["digit"] is not None)
 
 
 def load(evaluation_uri: str) -> EvaluationFacts:
@@ -142,7 +155,7 @@ def load(evaluation_uri: str) -> EvaluationFacts:
     eval_config, _, _, model_locations = eval_config_writer.load_eval_run(evaluation_uri)
     baseline_spec = next((s for s in eval_config.model_specs if s.is_baseline), None)
     baseline_name = baseline_spec.name if baseline_spec else None
-    by_slice, overall_keys = _metrics_by_slice(evaluation_uri, baseline_name)
+    by_slice, keys_by_slice = _metrics_by_slice(evaluation_uri, baseline_name)
     validation = tfma.load_validation_result(evaluation_uri)
     overall = by_slice.get(None, {"candidate": {}, "baseline": {}, "diff": {}})
     per_digit = []
@@ -159,7 +172,7 @@ def load(evaluation_uri: str) -> EvaluationFacts:
         "accuracy": overall["candidate"].get(ACCURACY),
         "baseline_accuracy": overall["baseline"].get(ACCURACY) if baseline_name is not None else None,
         "validation_ok": validation.validation_ok,
-        "thresholds": _thresholds(eval_config, overall_keys, baseline_name, _failed_keys(validation)),
+        "thresholds": _thresholds(eval_config, keys_by_slice, baseline_name, _failed_keys(validation)),
         "overall": {
             "candidate": overall["candidate"],
             "baseline": overall["baseline"] if baseline_name is not None else None,

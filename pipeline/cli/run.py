@@ -91,7 +91,12 @@ def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
         digits = "  ".join(f"{d}:{a:.1%}" for d, a in summary.accuracy_per_digit.items())
         print(f"  per digit: {digits}")
     verdict = {True: "BLESSED", False: "NOT blessed", None: "not evaluated"}[summary.blessed]
-    print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound})")
+    print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound}, "
+          f"every digit >= {cfg.digit_accuracy_lower_bound})")
+    if summary.blessed is False and summary.verdict:
+        print(f"  {summary.verdict}")
+    if summary.serving_blessed is not None:
+        print(f"Serving check: {'passed' if summary.serving_blessed else 'refused: ' + (summary.serving_reason or '')}")
     print(f"Pushed to: {summary.pushed_to or 'nothing pushed'}")
     reporter = metadata.executions(store, run).get(dag.EVALUATION_REPORTER)
     if reporter and reporter.outputs.get(dag.REPORT_KEY):

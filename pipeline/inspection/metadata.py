@@ -8,6 +8,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from components.evaluation_report import summary as summary_lib
+from pipeline import dag
 from pipeline.errors import UserError
 
 STATE_NAMES = {
@@ -219,6 +220,7 @@ def run_wall_seconds(run: metadata_store_pb2.Context, nodes: Dict[str, "NodeExec
 # components/baseline_model.VERSION_PROPERTY, which imports TFX; a test
 # checks that the two agree.
 BASELINE_VERSION_PROPERTY = "baseline_version"
+SERVING_REASON_PROPERTY, SERVING_LATENCY_PROPERTY = "reason", "latency_ms"  # serving_check/executor.py's
 
 
 @dataclasses.dataclass
@@ -241,6 +243,10 @@ class RunSummary:
     baseline_accuracy: Optional[float]
     pushed_to: Optional[str]
     pushed_version: Optional[str]
+    # The ServingCheck's InfraBlessing (None: not run); latency: {batch: {p50_ms, p99_ms}}.
+    serving_blessed: Optional[bool] = None
+    serving_reason: Optional[str] = None
+    serving_latency: Optional[Dict[str, Dict[str, float]]] = None
 
     @property
     def baseline_text(self) -> str:
@@ -278,6 +284,8 @@ def summarize(
     baseline_version = None if baseline is None else custom_value(baseline, BASELINE_VERSION_PROPERTY)
     if baseline_version == "":
         baseline = None
+    serving = _first(nodes.get(dag.SERVING_CHECK), dag.INFRA_BLESSING_KEY)
+    serving_latency = None if serving is None else custom_value(serving, SERVING_LATENCY_PROPERTY)
     pushed = _first(nodes.get("Pusher"), "pushed_model")
     was_pushed = pushed is not None and custom_value(pushed, "pushed") == 1
     return RunSummary(
@@ -297,4 +305,7 @@ def summarize(
         # TFX's Pusher properties, which the VersionedPusher keeps.
         pushed_to=custom_value(pushed, "pushed_destination") if was_pushed else None,
         pushed_version=custom_value(pushed, "pushed_version") if was_pushed else None,
+        serving_blessed=None if serving is None else custom_value(serving, "blessed") == 1,
+        serving_reason=None if serving is None else custom_value(serving, SERVING_REASON_PROPERTY),
+        serving_latency=json.loads(serving_latency) if serving_latency else None,
     )

@@ -66,12 +66,30 @@ def _threshold_lines(summary: Summary) -> List[str]:
     lines = []
     for t in summary["evaluation"]["thresholds"]:
         if t["kind"] == "value":
-            what, value = t["metric"], "-" if t["value"] is None else f"{t['value']:.4f}"
+            value = "-" if t["value"] is None else f"{t['value']:.4f}"
         else:
-            what, value = f"{t['metric']} change", "-" if t["value"] is None else f"{t['value']:+.4f}"
-        lines.append(f"  {what} {value} {t['condition']} {'PASS' if t['passed'] else 'FAIL'}")
+            value = "-" if t["value"] is None else f"{t['value']:+.4f}"
+        lines.append(f"  {summary_lib.threshold_name(t)} {value} {t['condition']} {'PASS' if t['passed'] else 'FAIL'}")
     if summary["evaluation"]["overall"]["baseline"] is None:
         lines.append("  (no blessed baseline yet: the change threshold does not apply)")
+    return lines
+
+
+def _serving_lines(summary: Summary) -> List[str]:
+    """The ServingCheck: latencies per signature and batch size against the bounds."""
+    serving = summary.get("serving")
+    if not serving:
+        return []
+    lines = [f"Serving check (a fresh TensorFlow-only process): {'PASS' if serving['blessed'] else 'FAIL'}"]
+    lines += [f"  {reason}" for reason in serving["reasons"]]
+    for name, agreement in sorted(serving.get("agreement", {}).items()):
+        lines.append(f"  {name}: {agreement['disagreeing_digits']} of {serving['examples_checked']} digits "
+                     f"differ from the Evaluator's, max |dp| {agreement['max_abs_difference']:.2g}")
+    for name, by_size in sorted(serving.get("latency", {}).items()):
+        for size, figures in sorted(by_size.items(), key=lambda item: int(item[0])):
+            bound = serving["bounds"].get(f"p99_ms_batch_{size}")
+            verdict = "" if bound is None else f" <= {bound:g} {'PASS' if figures['p99_ms'] <= bound else 'FAIL'}"
+            lines.append(f"  {name} batch {size}: p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms{verdict}")
     return lines
 
 
@@ -145,4 +163,5 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(render.render(summary))
-    return lines + _threshold_lines(summary) + _metric_lines(summary) + [f"HTML report: {path}"], status
+    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _metric_lines(summary)
+            + [f"HTML report: {path}"]), status

@@ -8,6 +8,7 @@ import datetime
 import json
 from typing import Dict, List, Optional
 
+from pipeline import dag
 from pipeline.inspection import explain, metadata
 from pipeline.config import PipelineConfig
 
@@ -66,8 +67,30 @@ def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
              f"  accuracy {_pct(summary.accuracy)}"
              + (f", baseline {_pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
     lines.append(f"  baseline model: {summary.baseline_text}")
+    lines += _serving_lines(summary)
     pushed = f"version {summary.pushed_version} at {summary.pushed_to}" if summary.pushed_to else "nothing"
-    return lines + [f"  pushed: {pushed}"]
+    return lines + [f"  pushed: {pushed}" + ("" if summary.pushed_to else _kept_back_by(summary))]
+
+
+def _serving_lines(summary: metadata.RunSummary) -> List[str]:
+    if summary.serving_blessed is None:
+        return []
+    if not summary.serving_blessed:
+        return [f"  serving check: refused: {summary.serving_reason}"]
+    latency = summary.serving_latency or {}
+    figures = ", ".join(f"batch {size} p50 {f['p50_ms']:.1f} ms p99 {f['p99_ms']:.1f} ms"
+                        for size, f in sorted(latency.items(), key=lambda item: int(item[0])))
+    return [f"  serving check: passed ({figures})" if figures else "  serving check: passed"]
+
+
+def _kept_back_by(summary: metadata.RunSummary) -> str:
+    """Which checks kept the model from the Pusher (it pushes only what both blessed)."""
+    checks = []
+    if summary.blessed is False:
+        checks.append(f"{dag.EVALUATOR} (not blessed)")
+    if summary.serving_blessed is False:
+        checks.append(f"{dag.SERVING_CHECK} (refused)")
+    return f" (kept back by the {' and the '.join(checks)})" if checks else ""
 
 
 def _facts(store, run) -> Dict[str, object]:

@@ -1,0 +1,85 @@
+"""The ServingCheck's executor: runs check.py and writes TFX's InfraBlessing.
+
+The blessing is written exactly as TFX's InfraValidator writes it
+(tfx/components/infra_validator/executor.py:114-125 at TFX 1.16.0): an empty
+INFRA_BLESSED or INFRA_NOT_BLESSED file in the artifact's directory and the
+int custom property `blessed` (1 or 0). The stock Pusher reads that property
+(tfx/components/pusher/executor.py:89-96, model_utils.is_infra_validated) and
+pushes nothing unless it is 1; so does VersionedPusher, which inherits
+CheckBlessing. Like the InfraValidator, a refused model does not fail the
+run: the Pusher records that it did not push, and the reasons are kept on
+the artifact.
+"""
+import json
+import os
+from typing import Any, Dict, List
+
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+from tfx.utils import io_utils, path_utils
+
+from components.serving_check import check
+
+MODEL_KEY = "model"
+EXAMPLES_KEY = "examples"
+BLESSING_KEY = "blessing"  # TFX InfraValidator's output key
+P99_MS_BATCH_1_KEY = "p99_ms_batch_1"
+P99_MS_BATCH_32_KEY = "p99_ms_batch_32"
+NUM_EXAMPLES_KEY = "num_examples"
+EVAL_SPLIT = "eval"
+
+# As tfx/components/infra_validator/executor.py:58-63 names them.
+BLESSED_PROPERTY = "blessed"
+BLESSED_FILE = "INFRA_BLESSED"
+NOT_BLESSED_FILE = "INFRA_NOT_BLESSED"
+# This component's own, for `runs show` and the report (ML Metadata alone).
+REASON_PROPERTY = "reason"  # "; "-joined; "" when blessed
+LATENCY_PROPERTY = "latency_ms"  # JSON {"1": {"p50_ms", "p99_ms"}, "32": ...}, the slowest signature's
+RESULT_FILE = "serving_check.json"
+
+
+def mark(blessing: types.Artifact, result: check.Result) -> None:
+    """Writes the result, then TFX's blessing file and property."""
+    io_utils.write_string_file(os.path.join(blessing.uri, RESULT_FILE), json.dumps(result.to_json(), indent=1))
+    io_utils.write_string_file(
+        os.path.join(blessing.uri, BLESSED_FILE if result.blessed else NOT_BLESSED_FILE), ""
+    )
+    blessing.set_int_custom_property(BLESSED_PROPERTY, 1 if result.blessed else 0)
+    blessing.set_string_custom_property(REASON_PROPERTY, "; ".join(result.reasons))
+    latency = {
+        str(size): {p: result.worst(size, p) for p in ("p50_ms", "p99_ms")}
+        for size in check.BATCH_SIZES if result.worst(size, "p99_ms") is not None
+    }
+    blessing.set_string_custom_property(LATENCY_PROPERTY, json.dumps(latency))
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(
+        self,
+        input_dict: Dict[str, List[types.Artifact]],
+        output_dict: Dict[str, List[types.Artifact]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
+        model = artifact_utils.get_single_instance(input_dict[MODEL_KEY])
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        blessing = artifact_utils.get_single_instance(output_dict[BLESSING_KEY])
+        bounds = check.Bounds(
+            p99_ms={1: float(exec_properties[P99_MS_BATCH_1_KEY]),
+                    32: float(exec_properties[P99_MS_BATCH_32_KEY])},
+            num_examples=int(exec_properties[NUM_EXAMPLES_KEY]),
+        )
+        result = check.run(
+            path_utils.serving_model_path(model.uri),
+            artifact_utils.get_split_uri([examples], EVAL_SPLIT),
+            bounds,
+        )
+        mark(blessing, result)
+        if result.blessed:
+            print(
+                f"serving check: passed on {result.examples_checked} eval digits; p99 "
+                + ", ".join(f"batch {s} {result.worst(s, 'p99_ms'):.1f} ms" for s in check.BATCH_SIZES),
+                flush=True,
+            )
+        else:
+            print("serving check: refused: " + "; ".join(result.reasons), flush=True)
