@@ -31,8 +31,9 @@ def resolve(
     values = {k: v for k, v in (custom_config or {}).items() if k != SOURCES_KEY}
     explicit = explicit_sources(custom_config)
     sources = {f.name: explicit.get(f.name, DEFAULT) for f in dataclasses.fields(TrainConfig)}
+    kinds = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)}
     for name, value in ((tuned or {}).get("values") or {}).items():
         if name in sources and name not in explicit:
-            values[name] = value
+            values[name] = kinds[name](value)
             sources[name] = TUNED
     return TrainConfig.from_dict(values), sources

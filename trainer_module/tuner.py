@@ -40,7 +40,10 @@ def search_space(hp: keras_tuner.HyperParameters, base: TrainConfig, explicit) -
 
     choice("learning_rate", LEARNING_RATES)
     choice("lr_schedule", list(LR_SCHEDULES))
-    choice("train_dropout", [True, False])
+    if "train_dropout" in explicit:
+        hp.Fixed("train_dropout", base.train_dropout)
+    else:
+        hp.Boolean("train_dropout")
     choice("batch_size", BATCH_SIZES)
 
 
@@ -92,7 +95,9 @@ def tuner_fn(fn_args) -> TunerFnResult:
     hypermodel = GradientTapeHyperModel(
         base, explicit, fn_args.train_files, fn_args.eval_files, int(custom.get(EXAMPLES_KEY, 0))
     )
-    tuner = keras_tuner.RandomSearch(
+    from pipeline.process import compat
+
+    tuner = compat.tuner_for_tf_keras(keras_tuner.RandomSearch)(
         hypermodel,
         objective=keras_tuner.Objective(OBJECTIVE, "max"),
         max_trials=int(custom.get(TRIALS_KEY, 1)),

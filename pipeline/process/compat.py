@@ -41,6 +41,10 @@ PINS: Dict[str, Tuple[str, List[str]]] = {
         "the hard exit of a process that set up s3:// (pipeline/process/boundary.py, "
         "github.com/tensorflow/io/issues/2039)",
     ]),
+    "keras-tuner": ("1.4.8", [
+        "tuner_for_tf_keras (KerasTuner checks models against Keras 3, "
+        "github.com/keras-team/keras-tuner/issues/1039)",
+    ]),
     # No private API: tfx-bsl 1.16 cannot import newer Beams (pyproject.toml).
     "apache-beam": ("2.59.0", ["TFX 1.16's tested Beam (tfx-bsl 1.16 imports)"]),
 }
@@ -116,6 +120,29 @@ def kfp_ui_url_prefix(client) -> str:
     """The UI's address, as kfp 2.5.0 prints it for a run (KF_PIPELINES_UI_ENDPOINT,
     else the host): the private `_get_url_prefix`."""
     return client._get_url_prefix()
+
+
+def tuner_for_tf_keras(tuner_class):
+    """`tuner_class` (a KerasTuner Tuner), able to tune a Keras 2 model.
+
+    KerasTuner 1.4.8 imports `keras`, which is Keras 3 once TensorFlow 2.16
+    is installed, whatever TF_USE_LEGACY_KERAS says, and `Tuner._try_build`
+    (keras_tuner/src/engine/tuner.py:159-171) refuses any model that is not a
+    Keras 3 `keras.Model`: "Expected the model-building function, or
+    HyperModel.build() to return a valid Keras Model instance" for tf_keras
+    models (keras-team/keras-tuner#1039, open; the fix, PR #1040, unmerged).
+    `run_trial` is the public method KerasTuner documents overriding for a
+    custom loop; this one builds and fits through the HyperModel without that
+    check (nor the Keras 3 checkpoint callback, which the custom loop could not
+    run anyway).
+    """
+    class TfKerasTuner(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            hp = trial.hyperparameters
+            return self.hypermodel.fit(hp, self.hypermodel.build(hp), *args, **kwargs)
+
+    TfKerasTuner.__name__ = f"TfKeras{tuner_class.__name__}"
+    return TfKerasTuner
 
 
 def keep_autograph_out_of_tf_keras(package: str = "tf_keras") -> None:
