@@ -26,6 +26,8 @@ EPOCHS_KEY = "tuner_epochs"
 EXAMPLES_KEY = "tuner_examples"
 OBJECTIVE = "val_accuracy"
 
+# The searched TrainConfig fields.
+TUNED_NAMES = ("learning_rate", "lr_schedule", "train_dropout", "batch_size")
 LEARNING_RATES = [3e-4, 1e-3, 2e-3, 3e-3]
 BATCH_SIZES = [32, 64, 128]
 
