@@ -52,7 +52,9 @@ def board(blessed_then_not_blessed):
         process.kill()
         pytest.fail(f"no URL printed: {''.join(seen)}{process.stderr.read()}")
     assert url == f"http://127.0.0.1:{port}/"  # loopback by default
-    names = [run_name(runs.ids["blessed"]), run_name(runs.ids["not_blessed"])]
+    # TensorBoard names the events in a logdir's own directory "NAME/."
+    # (--logdir_spec's name, then their directory relative to it).
+    names = [run_name(runs.ids[run]) + "/." for run in ("blessed", "not_blessed")]
     yield url, names, process
     if process.poll() is None:
         process.kill()

@@ -54,7 +54,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     # TensorBoard step scalars every N training steps (0: none; the per-epoch
     # scalars, the HParams record and the misclassified digits stay).
-    summary_every_steps: int = 100
+    summary_every_steps: int = 50
 
     def __post_init__(self):
         if self.loop not in LOOPS:
