@@ -181,6 +181,7 @@ def test_the_tuner_compiles_into_the_spec_and_feeds_the_trainer(kubeflow_compile
     executors = spec["deploymentSpec"]["executors"]
     containers = [e["container"] for e in executors.values()]
     assert len(containers) == 11 and {c["image"] for c in containers} == {cfg.image}
+    assert len({tuple(c["command"]) for c in containers}) == 1  # the same task command
     params = spec["root"]["dag"]["tasks"]["Tuner"]["inputs"]["parameters"]
     module, wheel = params["module_path"]["runtimeValue"]["constant"].split("@")
     assert module == "tuner"

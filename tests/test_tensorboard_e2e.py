@@ -16,6 +16,7 @@ import pytest
 from pipeline.inspection.tensorboard import run_name
 from tests import chromium
 from tests.conftest import PROJECT_ROOT
+from trainer_module.config import TENSORBOARD_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -52,9 +53,8 @@ def board(blessed_then_not_blessed):
         process.kill()
         pytest.fail(f"no URL printed: {''.join(seen)}{process.stderr.read()}")
     assert url == f"http://127.0.0.1:{port}/"  # loopback by default
-    # TensorBoard names the events in a logdir's own directory "NAME/."
-    # (--logdir_spec's name, then their directory relative to it).
-    names = [run_name(runs.ids[run]) + "/." for run in ("blessed", "not_blessed")]
+    # --logdir_spec's name, then the events' directory under model_run.
+    names = [f"{run_name(runs.ids[run])}/{TENSORBOARD_DIR}" for run in ("blessed", "not_blessed")]
     yield url, names, process
     if process.poll() is None:
         process.kill()

@@ -10,6 +10,10 @@ import dataclasses
 # EvaluationReporter, `workers`, the bench and tests. Defined here, not in
 # task.py, because this module imports no TensorFlow.
 TRAINING_SUMMARY_FILE = "training_summary.json"
+# The TensorBoard event files' directory under model_run. Not model_run
+# itself: TensorBoard names events in a logdir's own directory "RUN/.", and
+# its HParams plugin then finds no metrics for them (it normalizes the path).
+TENSORBOARD_DIR = "tensorboard"
 
 # custom_config's entry naming the TrainConfig fields set explicitly, and
 # where ("flag" or "env"); any other field is a default, or tuned.

@@ -12,7 +12,7 @@ import tensorflow as tf
 import tf_keras
 
 from trainer_module import distribution, hyperparameters, input_pipeline, keras_choice
-from trainer_module.config import TRAINING_SUMMARY_FILE
+from trainer_module.config import TENSORBOARD_DIR, TRAINING_SUMMARY_FILE
 from trainer_module.export import export_serving_model
 from trainer_module.model import build_model
 from trainer_module.summaries import Summaries, hparam_values
@@ -54,7 +54,10 @@ def run_fn(fn_args) -> None:
     # TensorBoard's run: the chief's model_run directory, named after it
     # (the Trainer execution) in the HParams view.
     summaries = (
-        Summaries(fn_args.model_run_dir, config, run_name=os.path.basename(fn_args.model_run_dir))
+        Summaries(
+            os.path.join(fn_args.model_run_dir, TENSORBOARD_DIR), config,
+            run_name=os.path.basename(fn_args.model_run_dir),
+        )
         if distribution.is_chief(strategy)
         else Summaries.off(config)
     )
