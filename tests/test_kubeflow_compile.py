@@ -167,7 +167,7 @@ def test_trainer_accelerator_is_requested():
 def test_the_tuner_compiles_into_the_spec_and_feeds_the_trainer(kubeflow_compiled, tmp_path):
     cfg, _, _ = kubeflow_compiled
     tuned = cfg.replace(tune=True, output_dir=str(tmp_path / "object_store"))
-    spec_path, _ = kubeflow_compile.compile_pipeline(tuned, str(tmp_path / "tuned.yaml"), None)
+    [spec_path] = kubeflow_compile.compile_pipeline(tuned, str(tmp_path / "tuned.yaml"))
     with open(spec_path) as f:
         spec = yaml.safe_load(f)
     local_nodes, local_edges = _local_dag(tuned)
