@@ -86,6 +86,20 @@ class PipelineConfig:
     s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
     enable_cache: bool = True
 
+    # -- Hyperparameter search (TFX Tuner; trainer_module/tuner.py) --
+    # Adds the Tuner before the Trainer, which then trains with its best
+    # values for every train setting not set explicitly.
+    tune: bool = False
+    tuner_trials: int = 6  # random-search trials
+    tuner_epochs: int = 1  # epochs per trial
+    tuner_examples: int = 20000  # training examples per trial (0: all)
+    # Which settings were set explicitly, by name: "flag" or "env" (from_env
+    # fills it). Not a setting: hyperparameter provenance (default, flag, env,
+    # tuned) is recorded from it.
+    explicit: Dict[str, str] = dataclasses.field(
+        default_factory=dict, compare=False, metadata={"internal": True}
+    )
+
     # The container image every Kubeflow task runs (see Dockerfile).
     image: str = kubeflow_field("")
     # Where that image holds the project (schemas/ is read from there).
@@ -161,6 +175,25 @@ class PipelineConfig:
         lock = os.path.join(project_root, "requirements-runtime.lock")
         return args + [f"--requirements_file={lock}"]
 
+    def trainer_custom_config(self) -> Dict[str, Any]:
+        """The Trainer's and Tuner's custom_config: the train settings, and
+        which of them were set explicitly."""
+        from trainer_module.config import SOURCES_KEY
+
+        train_names = {f.name for f in dataclasses.fields(TrainConfig)}
+        sources = {k: v for k, v in sorted(self.explicit.items()) if k in train_names}
+        return {**dataclasses.asdict(self.train), SOURCES_KEY: sources}
+
+    def tuner_custom_config(self) -> Dict[str, Any]:
+        from trainer_module import tuner
+
+        return {
+            **self.trainer_custom_config(),
+            tuner.TRIALS_KEY: self.tuner_trials,
+            tuner.EPOCHS_KEY: self.tuner_epochs,
+            tuner.EXAMPLES_KEY: self.tuner_examples,
+        }
+
     def replace(self, **overrides: Any) -> "PipelineConfig":
         """A copy with `overrides` applied; train fields may be given flat."""
         train_names = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -175,7 +208,10 @@ def fields(kubeflow: bool = True) -> Dict[str, dataclasses.Field]:
 
     kubeflow=False leaves out the settings only the Kubeflow path reads.
     """
-    flat = {f.name: f for f in dataclasses.fields(PipelineConfig) if f.name != "train"}
+    flat = {
+        f.name: f for f in dataclasses.fields(PipelineConfig)
+        if f.name != "train" and not f.metadata.get("internal")
+    }
     flat.update({f.name: f for f in dataclasses.fields(TrainConfig)})
     if not kubeflow:
         flat = {name: f for name, f in flat.items() if not f.metadata.get("kubeflow")}
@@ -209,14 +245,17 @@ def from_env(
 ) -> PipelineConfig:
     """Defaults, then the environment, then `overrides` (e.g. CLI flags)."""
     environ = os.environ if environ is None else environ
-    values = {}
+    values, explicit = {}, {}
     for name, field in fields().items():
         text = environ.get(env_name(name))
         if text:
             values[name] = parse_value(field, text)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+            explicit[name] = "env"
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    explicit.update({k: "flag" for k in given if k in fields()})
     try:
-        return PipelineConfig().replace(**values)
+        return PipelineConfig().replace(**values, explicit=explicit)
     except ConfigError:
         raise
     except ValueError as e:  # TrainConfig's checks (trainer_module stays free of pipeline)

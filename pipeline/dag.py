@@ -13,7 +13,6 @@ Metadata, the CLI, the tests): use these constants, not the strings. This
 module imports TFX only inside create_pipeline, so that the inspection
 commands can import the names without loading TensorFlow.
 """
-import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -39,6 +38,8 @@ NODE_IDS = (
     EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, VALIDATION_GATE,
     TRAINER, BASELINE, EVALUATOR, SERVING_CHECK, EVALUATION_REPORTER, PUSHER,
 )
+# Only with `--tune` (config.tune), between the ValidationGate and the Trainer.
+TUNER = "Tuner"
 
 # Artifact keys: a node's outputs (and the inputs fed from them) in ML Metadata.
 EXAMPLES_KEY = "examples"  # MnistExampleGen; input of StatisticsGen, Trainer, Evaluator...
@@ -55,6 +56,8 @@ HTML_KEY = "html"  # EvaluationReporter: the page, for the KFP UI
 PUSHED_MODEL_KEY = "pushed_model"  # Pusher
 INFRA_BLESSING_KEY = "blessing"  # ServingCheck's output (TFX InfraValidator's key)
 PUSHER_INFRA_BLESSING_KEY = "infra_blessing"  # the Pusher's input for it
+BEST_HYPERPARAMETERS_KEY = "best_hyperparameters"  # Tuner; the Trainer's `hyperparameters` input
+TUNER_RESULTS_KEY = "tuner_results"  # Tuner: each trial's values and score
 
 SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # TFX packages this file's directory (trainer_module/) as the Trainer's
@@ -62,6 +65,8 @@ SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # under the pipeline root; its hash is the module fingerprint in ML Metadata.
 # So this path is always read where the pipeline is built, never in a container.
 TRAINER_MODULE_FILE = os.path.join(PROJECT_ROOT, "trainer_module", "task.py")
+# The Tuner's module: the same package (so the same wheel), its tuner_fn.
+TUNER_MODULE_FILE = os.path.join(PROJECT_ROOT, "trainer_module", "tuner.py")
 
 
 def create_pipeline(
@@ -110,13 +115,25 @@ def create_pipeline(
         examples=example_gen.outputs[EXAMPLES_KEY],  # to name the source file at fault
     ).with_id(VALIDATION_GATE)
 
+    tuner = None
+    if config.tune:
+        tuner = tfx_components.Tuner(
+            module_file=TUNER_MODULE_FILE,
+            examples=example_gen.outputs[EXAMPLES_KEY],
+            schema=schema_gen.outputs[SCHEMA_KEY],
+            train_args=trainer_pb2.TrainArgs(splits=["train"]),
+            eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
+            custom_config=config.tuner_custom_config(),
+        ).with_id(TUNER)
+        tuner.add_upstream_node(validation_gate)
     trainer = tfx_components.Trainer(
         module_file=TRAINER_MODULE_FILE,
         examples=example_gen.outputs[EXAMPLES_KEY],
         schema=schema_gen.outputs[SCHEMA_KEY],
         train_args=trainer_pb2.TrainArgs(splits=["train"]),
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
-        custom_config=dataclasses.asdict(config.train),
+        custom_config=config.trainer_custom_config(),
+        hyperparameters=tuner.outputs[BEST_HYPERPARAMETERS_KEY] if tuner else None,
     ).with_id(TRAINER)
     # The gate has no outputs to consume; this edge keeps the Trainer from
     # starting unless it passed.
@@ -175,6 +192,7 @@ def create_pipeline(
             schema_gen,
             example_validator,
             validation_gate,
+            *([tuner] if tuner else []),
             trainer,
             baseline,
             evaluator,

@@ -49,6 +49,8 @@ def test_runs_list_and_compare_show_both_runs_and_their_difference(shared):
     compare = _cli("runs", "compare", first, second, output_dir=shared.output_dir)
     [epochs] = [line.split() for line in compare.splitlines() if line.startswith("hparam epochs")]
     assert epochs[-3:] == ["1", "2", "+1"]
+    [sources] = [line.split() for line in compare.splitlines() if line.startswith("hparam sources")]
+    assert sources[2:] == ["epochs:", "flag", "epochs:", "flag"]
     [accuracy] = [line.split() for line in compare.splitlines() if line.startswith("accuracy overall")]
     before, after, delta = map(float, accuracy[2:5])
     assert delta == pytest.approx(after - before, abs=1e-4)
@@ -126,7 +128,8 @@ def test_lineage_of_the_pushed_model(shared):
     [version] = [p.name for p in Path(shared.cfg().serving_dir).iterdir()]  # the blessed run's
     text = _cli("lineage", version, output_dir=shared.output_dir)
     assert f"  pushed by run {shared.ids['blessed']}" in text.splitlines()
-    assert '"epochs": 1' in text
+    assert "    epochs = 1  (flag)" in text.splitlines()  # with its source
+    assert "    learning_rate = 0.001  (default)" in text.splitlines()
     for digest in source.from_directory(str(shared.mnist_dir)).sha256.values():
         assert digest in text
     assert "blessed: yes" in text

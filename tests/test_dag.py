@@ -18,3 +18,15 @@ def test_the_names_do_not_load_tensorflow():
 
     code = "import sys; from pipeline import dag; assert 'tensorflow' not in sys.modules and 'tfx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_tune_puts_the_tuner_before_the_trainer_and_feeds_it_the_best_values(tmp_path):
+    default = dag.create_pipeline(config_lib.PipelineConfig(output_dir=str(tmp_path)))
+    assert dag.TUNER not in {node.id for node in default.components}  # off by default
+    pipeline = dag.create_pipeline(config_lib.from_env({}, output_dir=str(tmp_path), tune=True))
+    by_id = {node.id: node for node in pipeline.components}
+    assert set(by_id) == set(dag.NODE_IDS) | {dag.TUNER}
+    tuner, trainer = by_id[dag.TUNER], by_id[dag.TRAINER]
+    assert trainer.inputs["hyperparameters"] is tuner.outputs[dag.BEST_HYPERPARAMETERS_KEY]
+    assert dag.TUNER_RESULTS_KEY in tuner.outputs
+    assert by_id[dag.VALIDATION_GATE] in tuner.upstream_nodes  # no search on data that failed validation

@@ -173,3 +173,28 @@ def test_trainer_accelerator_is_requested():
     resources = kubeflow_compile.trainer_resources(cfg)
     assert (resources.accelerator.type, resources.accelerator.count) == ("nvidia.com/gpu", 1)
     assert kubeflow_compile.trainer_resources(config_lib.from_env({})) is None
+
+
+def test_the_tuner_compiles_into_the_spec_and_feeds_the_trainer(kubeflow_compiled, tmp_path):
+    cfg, _, _ = kubeflow_compiled
+    tuned = cfg.replace(tune=True, output_dir=str(tmp_path / "object_store"))
+    [spec_path] = kubeflow_compile.compile_pipeline(tuned, str(tmp_path / "tuned.yaml"))
+    with open(spec_path) as f:
+        spec = yaml.safe_load(f)
+    local_nodes, local_edges = _local_dag(tuned)
+    spec_nodes, spec_edges = _spec_dag(spec)
+    assert spec_nodes == local_nodes and len(spec_nodes) == 11
+    assert spec_edges == local_edges and ("Tuner", "Trainer") in spec_edges
+    trainer_input = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["artifacts"]["hyperparameters"]
+    assert trainer_input["taskOutputArtifact"] == {
+        "producerTask": "Tuner", "outputArtifactKey": dag.BEST_HYPERPARAMETERS_KEY,
+    }
+    executors = spec["deploymentSpec"]["executors"]
+    containers = [e["container"] for e in executors.values()]
+    assert len(containers) == 11 and {c["image"] for c in containers} == {cfg.image}
+    assert len({tuple(c["command"]) for c in containers}) == 1  # the same task command
+    params = spec["root"]["dag"]["tasks"]["Tuner"]["inputs"]["parameters"]
+    module, wheel = params["module_path"]["runtimeValue"]["constant"].split("@")
+    assert module == "tuner"
+    with zipfile.ZipFile(wheel) as z:
+        assert "tuner.py" in z.namelist()

@@ -12,8 +12,21 @@ from trainer_module import precision
 # EvaluationReporter, `workers`, the bench and tests. Defined here, not in
 # task.py, because this module imports no TensorFlow.
 TRAINING_SUMMARY_FILE = "training_summary.json"
+# The TensorBoard event files' directory under model_run. Not model_run
+# itself: TensorBoard names events in a logdir's own directory "RUN/.", and
+# its HParams plugin then finds no metrics for them (it normalizes the path).
+TENSORBOARD_DIR = "tensorboard"
+
+# custom_config's entry naming the TrainConfig fields set explicitly, and
+# where ("flag" or "env"); any other field is a default, or tuned.
+SOURCES_KEY = "hyperparameter_sources"
 
 LOOPS = ("custom", "fit")
+# "constant": the seed's fixed learning rate. "cosine": cosine decay from
+# learning_rate to 0 over all steps. "one_cycle": linear warm-up from
+# learning_rate / 25 to learning_rate over the first 30% of the steps, then
+# cosine decay to 0 (trainer_module/schedules.py).
+LR_SCHEDULES = ("constant", "cosine", "one_cycle")
 STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
@@ -48,6 +61,11 @@ class TrainConfig:
     # (trainer_module/precision.py). The exported model computes in float32
     # either way.
     precision: str = precision.AUTO
+    # How the learning rate moves over the run (LR_SCHEDULES above).
+    lr_schedule: str = "constant"
+    # TensorBoard step scalars every N training steps (0: none; the per-epoch
+    # scalars, the HParams record and the misclassified digits stay).
+    summary_every_steps: int = 50
 
     def __post_init__(self):
         if self.loop not in LOOPS:
@@ -60,6 +78,12 @@ class TrainConfig:
             raise ValueError(
                 f"precision must be one of {precision.PRECISIONS}, not {self.precision!r}"
             )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}, not {self.lr_schedule!r}"
+            )
+        if self.summary_every_steps < 0:
+            raise ValueError("summary_every_steps must be at least 0")
         if self.strategy != "none" and self.loop != "custom":
             raise ValueError(
                 f"strategy {self.strategy!r} distributes the custom loop only: "

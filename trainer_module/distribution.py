@@ -104,7 +104,7 @@ class ReplicatedSteps(train_loop.Steps):
     def __init__(
         self,
         model: keras.Model,
-        learning_rate: float,
+        learning_rate,
         strategy: tf.distribute.Strategy,
         global_batch_size: int,
         dropout: bool = True,
@@ -143,7 +143,8 @@ class ReplicatedSteps(train_loop.Steps):
         self.test_loss.update_state(self.loss_object(labels, prediction))
         self.test_accuracy.update_state(labels, prediction)
 
-    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None) -> int:
+    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None, summaries=None) -> int:
+        """`summaries` takes no step scalars here: the epoch is one tf.function."""
         steps, examples = self._train_epoch(dataset)
         self.local_examples += int(examples)
         if bar:
@@ -173,13 +174,18 @@ def train(
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
+    summaries: Optional[train_loop.Summaries] = None,
 ) -> train_loop.History:
-    """The custom loop under `strategy`; `model` was built in its scope."""
+    """The custom loop under `strategy`; `model` was built in its scope.
+    `summaries`: epoch scalars and misclassified digits (from the chief's
+    undistributed eval data), no step scalars."""
     steps = ReplicatedSteps(
-        model, config.learning_rate, strategy, config.batch_size, config.train_dropout
+        model, train_loop.learning_rate_for(config, train_ds), strategy,
+        config.batch_size, config.train_dropout,
     )
     history = train_loop.run_epochs(
-        steps, distribute(strategy, train_ds), distribute(strategy, eval_ds), config.epochs
+        steps, distribute(strategy, train_ds), distribute(strategy, eval_ds), config.epochs,
+        summaries, eval_ds,
     )
     where = describe(strategy)
     print(

@@ -64,16 +64,20 @@ def make_dataset(
     batch_size: int,
     shuffle_buffer: Optional[int] = None,
     seed: Optional[int] = None,
+    max_examples: int = 0,
 ) -> tf.data.Dataset:
     """Batches of (float32 images in [0, 1], int64 labels) from TFRecord files.
 
     With `shuffle_buffer`, examples are reshuffled every epoch, like the seed
-    tutorial's `shuffle(1000)`.
+    tutorial's `shuffle(1000)`. `max_examples`: only the first N (0: all).
     """
     files = expand_files(file_patterns)
     ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
     ds = ds.batch(_PARSE_BATCH).map(_decode, num_parallel_calls=_PARALLEL_CALLS)
-    ds = ds.unbatch().cache()
+    ds = ds.unbatch()
+    if max_examples:
+        ds = ds.take(max_examples)
+    ds = ds.cache()
     if shuffle_buffer:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(_scale, num_parallel_calls=_PARALLEL_CALLS)

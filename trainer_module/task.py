@@ -11,16 +11,19 @@ import time
 import tensorflow as tf
 import tf_keras
 
-from trainer_module import distribution, input_pipeline, keras_choice, precision
-from trainer_module.config import TRAINING_SUMMARY_FILE, TrainConfig
+from trainer_module import distribution, hyperparameters, input_pipeline, keras_choice, precision
+from trainer_module.config import TENSORBOARD_DIR, TRAINING_SUMMARY_FILE
 from trainer_module.export import export_serving_model
 from trainer_module.model import build_model
+from trainer_module.summaries import Summaries, hparam_values
 from trainer_module.train_loop import LOOPS
 
 
 def run_fn(fn_args) -> None:
     keras = keras_choice.require()
-    config = TrainConfig.from_dict(fn_args.custom_config or {})
+    # custom_config, with the Tuner's best values (when it ran) for the
+    # settings the user did not set.
+    config, sources = hyperparameters.resolve(fn_args.custom_config, fn_args.hyperparameters)
     chosen = precision.choose(config.precision)
     print(f"Trainer: {chosen.describe()}", flush=True)
     # First: the multi-worker strategy must be made before any TensorFlow op.
@@ -47,12 +50,27 @@ def run_fn(fn_args) -> None:
         f"strategy {config.strategy!r}",
         flush=True,
     )
+    tuned = {k: getattr(config, k) for k, source in sources.items() if source == hyperparameters.TUNED}
+    if tuned:
+        print(f"Tuned hyperparameters (the Tuner's best trial): {tuned}", flush=True)
+    # TensorBoard's run: the chief's model_run directory, named after it
+    # (the Trainer execution) in the HParams view.
+    summaries = (
+        Summaries(
+            os.path.join(fn_args.model_run_dir, TENSORBOARD_DIR), config,
+            run_name=os.path.basename(fn_args.model_run_dir),
+        )
+        if distribution.is_chief(strategy)
+        else Summaries.off(config)
+    )
+    summaries.hparams(hparam_values(config))
     started = time.monotonic()
     if strategy is None:
-        history = LOOPS[config.loop](model, train_ds, eval_ds, config)
+        history = LOOPS[config.loop](model, train_ds, eval_ds, config, summaries)
     else:
-        history = distribution.train(strategy, model, train_ds, eval_ds, config)
+        history = distribution.train(strategy, model, train_ds, eval_ds, config, summaries)
     train_seconds = time.monotonic() - started
+    summaries.close()
 
     with distribution.export_dir(strategy, fn_args.serving_model_dir) as export_dir:
         export_serving_model(model, export_dir)
@@ -61,6 +79,8 @@ def run_fn(fn_args) -> None:
             "keras": keras,
             "tensorflow": tf.__version__,
             "hyperparameters": dataclasses.asdict(config),
+            # Each one's source: default, flag, env or tuned (hyperparameters.py).
+            "hyperparameter_sources": sources,
             "distribution": distribution.describe(strategy),
             "precision": chosen._asdict(),
             "history": history,

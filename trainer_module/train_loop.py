@@ -14,7 +14,9 @@ from typing import Callable, Dict, List, Optional
 import tensorflow as tf
 import tf_keras as keras
 
+from trainer_module import schedules
 from trainer_module.config import TrainConfig
+from trainer_module.summaries import Summaries
 
 # The seed tutorial's per-epoch log line.
 EPOCH_TEMPLATE = (
@@ -28,7 +30,7 @@ History = List[Dict[str, float]]
 class Steps:
     """The seed's `train_step`/`test_step` with their loss, optimizer and metrics."""
 
-    def __init__(self, model: keras.Model, learning_rate: float, dropout: bool = True):
+    def __init__(self, model: keras.Model, learning_rate, dropout: bool = True):
         self.model = model
         self.dropout = dropout
         self.loss_object = keras.losses.SparseCategoricalCrossentropy()
@@ -62,14 +64,29 @@ class Steps:
         )
         self.test_accuracy(labels, prediction)
 
-    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None) -> int:
+    def train_epoch(
+        self,
+        dataset,
+        bar: Optional[keras.utils.Progbar] = None,
+        summaries: Optional[Summaries] = None,
+    ) -> int:
         """One pass over `dataset`, step by step; returns the number of steps."""
         step = 0
         for step, (images, labels) in enumerate(dataset, start=1):
             self.train_step(images, labels)
             if bar:
                 bar.update(step)
+            if summaries:
+                summaries.train_step(self.read_step)
         return step
+
+    def read_step(self):
+        """(running loss, running accuracy, learning rate), for the step summaries."""
+        return (
+            float(self.train_loss.result()),
+            float(self.train_accuracy.result()),
+            schedules.current(self.optimizer),
+        )
 
     def test_epoch(self, dataset) -> None:
         for images, labels in dataset:
@@ -114,21 +131,34 @@ def _progress_bar(steps_per_epoch: Optional[int]) -> Optional[keras.utils.Progba
     return keras.utils.Progbar(steps_per_epoch, unit_name="step")
 
 
-def run_epochs(steps: Steps, train_ds, eval_ds, epochs: int) -> History:
+def run_epochs(
+    steps: Steps,
+    train_ds,
+    eval_ds,
+    epochs: int,
+    summaries: Optional[Summaries] = None,
+    sample_ds=None,
+) -> History:
     """The seed's epoch loop, over any object with Steps' interface (the
-    distributed steps too, with distributed datasets)."""
+    distributed steps too, with distributed datasets: they take no step
+    summaries, their epoch is one tf.function). `sample_ds`: the undistributed
+    eval data, for the misclassified digits."""
     history = []
     steps_per_epoch = None  # known after the first epoch
     for epoch in range(1, epochs + 1):
         steps.reset()
+        if summaries:
+            summaries.start_epoch()
         started = time.monotonic()
-        steps_per_epoch = steps.train_epoch(train_ds, _progress_bar(steps_per_epoch))
+        steps_per_epoch = steps.train_epoch(train_ds, _progress_bar(steps_per_epoch), summaries)
         float(steps.train_loss.result())  # waits for the last step to finish
         train_seconds = time.monotonic() - started
         steps.test_epoch(eval_ds)
         result = steps.epoch_result(train_seconds)
         log_epoch(epoch, result)
         history.append(result)
+        if summaries:
+            summaries.end_epoch(epoch, result, steps.model, sample_ds)
     return history
 
 
@@ -137,9 +167,48 @@ def train_custom(
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
+    summaries: Optional[Summaries] = None,
 ) -> History:
-    steps = Steps(model, config.learning_rate, dropout=config.train_dropout)
-    return run_epochs(steps, train_ds, eval_ds, config.epochs)
+    steps = Steps(model, learning_rate_for(config, train_ds), dropout=config.train_dropout)
+    return run_epochs(steps, train_ds, eval_ds, config.epochs, summaries, eval_ds)
+
+
+def learning_rate_for(config: TrainConfig, train_ds):
+    """The seed's constant rate, or a schedule over the run's steps.
+
+    Counting the steps is one extra pass over the training data, which
+    advances its reshuffling: only a non-constant schedule does it, so the
+    default run sees the data in the same order as before.
+    """
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    return schedules.learning_rate(config, schedules.count_steps(train_ds))
+
+
+class _SummaryCallback(keras.callbacks.Callback):
+    """model.fit's side of Summaries: step scalars from the batch logs
+    (converted only every N steps), epoch scalars and digits after validation."""
+
+    _supports_tf_logs = True
+
+    def __init__(self, summaries: Summaries, eval_ds):
+        super().__init__()
+        self.summaries, self.eval_ds = summaries, eval_ds
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.summaries.start_epoch()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.summaries.train_step(lambda: (
+            float(logs["loss"]), float(logs["accuracy"]), schedules.current(self.model.optimizer)
+        ))
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = {
+            "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]),
+            "test_loss": float(logs["val_loss"]), "test_accuracy": float(logs["val_accuracy"]),
+        }
+        self.summaries.end_epoch(epoch + 1, result, self.model, self.eval_ds)
 
 
 class _TrainTimer(keras.callbacks.Callback):
@@ -161,15 +230,19 @@ def train_fit(
     train_ds: tf.data.Dataset,
     eval_ds: tf.data.Dataset,
     config: TrainConfig,
+    summaries: Optional[Summaries] = None,
 ) -> History:
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate_for(config, train_ds)),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     timer = _TrainTimer()
+    callbacks = [timer]
+    if summaries and summaries.enabled:
+        callbacks.append(_SummaryCallback(summaries, eval_ds))
     fit = model.fit(
-        train_ds, validation_data=eval_ds, epochs=config.epochs, verbose=0, callbacks=[timer]
+        train_ds, validation_data=eval_ds, epochs=config.epochs, verbose=0, callbacks=callbacks
     )
     history = []
     for epoch in range(config.epochs):

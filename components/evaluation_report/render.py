@@ -171,7 +171,11 @@ def _provenance_rows(summary: Dict[str, Any]) -> List[Dict[str, Optional[str]]]:
         _code_row("data source", data.get("source_dir"), f"({canonical})"),
     ]
     rows += [_code_row(f"sha256 {name}", digest) for name, digest in sorted(data["sha256"].items())]
-    rows += [_row(f"hyperparameter {k}", _text(v)) for k, v in sorted((training.get("hyperparameters") or {}).items())]
+    sources = training.get("hyperparameter_sources") or {}  # default, flag, env or tuned
+    rows += [
+        _row(f"hyperparameter {k}", _text(v) + (f" ({sources[k]})" if k in sources else ""))
+        for k, v in sorted((training.get("hyperparameters") or {}).items())
+    ]
     rows += [_row(f"version {k}", _text(v)) for k, v in sorted(versions.items())]
     rows += [_code_row(f"artifact {k}", v) for k, v in prov.get("artifacts", {}).items()]
     return rows

@@ -8,6 +8,7 @@
   compile  writes the Kubeflow Pipelines spec (and, optionally, the Vertex job)
   deploy   compiles, uploads to Kubeflow Pipelines, and optionally starts a run
   workers  trains on N local worker processes (MultiWorkerMirroredStrategy)
+  tensorboard  TensorBoard over the runs' training summaries
 
 Every option overrides one field of the pipeline configuration; unset options
 leave the environment's value or the default.
@@ -15,7 +16,7 @@ leave the environment's value or the default.
 import argparse
 from typing import List, Optional
 
-from pipeline.cli import inspection, kubeflow, run, workers
+from pipeline.cli import inspection, kubeflow, run, tensorboard, workers
 from pipeline.errors import UserError
 from pipeline.process import boundary, console
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspection.add_parsers(commands)
     kubeflow.add_parsers(commands)
     workers.add_parser(commands)
+    tensorboard.add_parser(commands)
     return parser
 
 

@@ -3,7 +3,7 @@
 import os
 from typing import List
 
-from pipeline.inspection import explain, metadata
+from pipeline.inspection import explain, hyperparameters, metadata
 from pipeline.config import PipelineConfig
 from pipeline.errors import UserError
 
@@ -41,7 +41,8 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     lines.append(f"  trained model: {model.uri}")
     props = metadata.exec_properties(trainer.execution)
     lines.append(f"  trainer module fingerprint: {explain.module_fingerprint(props.get('module_path'))}")
-    lines.append(f"  hyperparameters: {props.get('custom_config')}")
+    lines.append("  hyperparameters (source: default, flag, env or tuned):")
+    lines += hyperparameters.lines(trainer, indent="    ")
     examples = trainer.inputs["examples"][0]
     lines.append(f"  training examples: {examples.uri}")
     lines.append(f"    source: {metadata.custom_value(examples, 'source_dir')}"

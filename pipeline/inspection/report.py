@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 from components.evaluation_report import SUMMARY_FILE, render
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report.summary import Summary
-from pipeline.inspection import explain, metadata
+from pipeline.inspection import explain, hyperparameters, metadata
 from pipeline.config import PipelineConfig
 from pipeline.errors import UserError
 
@@ -163,5 +163,8 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(render.render(summary))
-    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _metric_lines(summary)
+    trained = hyperparameters.lines(nodes.get("Trainer"))
+    if trained:
+        trained = ["Hyperparameters (source: default, flag, env or tuned):"] + trained
+    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _metric_lines(summary) + trained
             + [f"HTML report: {path}"]), status

@@ -5,11 +5,10 @@ run happened (metadata.summarize), so these commands import neither
 TensorFlow nor TFMA (tests/test_inspect_imports.py keeps it so).
 """
 import datetime
-import json
 from typing import Dict, List, Optional
 
 from pipeline import dag
-from pipeline.inspection import explain, metadata
+from pipeline.inspection import explain, hyperparameters, metadata
 from pipeline.config import PipelineConfig
 
 
@@ -57,6 +56,9 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
                 lines.append(f"      {key}: {artifact.uri}")
         if node.state == "failed":
             lines.append(f"      error: {metadata.error_message(node.execution) or 'see the run log'}")
+    trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
+    if trained:
+        lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
     return lines + _verdict_lines(metadata.summarize(store, run, nodes))
 
 
@@ -101,8 +103,13 @@ def _facts(store, run) -> Dict[str, object]:
     trainer = nodes.get("Trainer")
     if trainer:
         props = metadata.exec_properties(trainer.execution)
-        for key, value in json.loads(props.get("custom_config") or "{}").items():
+        used = hyperparameters.used(trainer)
+        for key, value, _ in used:
             facts[f"hparam {key}"] = value
+        # Where the values came from, for those that are not defaults.
+        facts["hparam sources"] = ", ".join(
+            f"{key}: {source}" for key, _, source in used if source != "default"
+        ) or "all defaults"
         facts["trainer module"] = (explain.module_fingerprint(props.get("module_path")) or "-")[:12]
     example_gen = nodes.get("MnistExampleGen")
     if example_gen:

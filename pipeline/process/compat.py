@@ -41,6 +41,14 @@ PINS: Dict[str, Tuple[str, List[str]]] = {
         "the hard exit of a process that set up s3:// (pipeline/process/boundary.py, "
         "github.com/tensorflow/io/issues/2039)",
     ]),
+    "keras-tuner": ("1.4.8", [
+        "tuner_for_tf_keras (KerasTuner checks models against Keras 3, "
+        "github.com/keras-team/keras-tuner/issues/1039)",
+    ]),
+    "tensorboard": ("2.16.2", [
+        "pkg_resources_for_tensorboard (tensorboard imports setuptools' removed "
+        "pkg_resources, github.com/tensorflow/tensorboard/issues/7003)",
+    ]),
     # No private API: tfx-bsl 1.16 cannot import newer Beams (pyproject.toml).
     "apache-beam": ("2.59.0", ["TFX 1.16's tested Beam (tfx-bsl 1.16 imports)"]),
 }
@@ -116,6 +124,66 @@ def kfp_ui_url_prefix(client) -> str:
     """The UI's address, as kfp 2.5.0 prints it for a run (KF_PIPELINES_UI_ENDPOINT,
     else the host): the private `_get_url_prefix`."""
     return client._get_url_prefix()
+
+
+def tuner_for_tf_keras(tuner_class):
+    """`tuner_class` (a KerasTuner Tuner), able to tune a Keras 2 model.
+
+    KerasTuner 1.4.8 imports `keras`, which is Keras 3 once TensorFlow 2.16
+    is installed, whatever TF_USE_LEGACY_KERAS says, and `Tuner._try_build`
+    (keras_tuner/src/engine/tuner.py:159-171) refuses any model that is not a
+    Keras 3 `keras.Model`: "Expected the model-building function, or
+    HyperModel.build() to return a valid Keras Model instance" for tf_keras
+    models (keras-team/keras-tuner#1039, open; the fix, PR #1040, unmerged).
+    `run_trial` is the public method KerasTuner documents overriding for a
+    custom loop; this one builds and fits through the HyperModel without that
+    check (nor the Keras 3 checkpoint callback, which the custom loop could not
+    run anyway).
+    """
+    class TfKerasTuner(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            hp = trial.hyperparameters
+            return self.hypermodel.fit(hp, self.hypermodel.build(hp), *args, **kwargs)
+
+    TfKerasTuner.__name__ = f"TfKeras{tuner_class.__name__}"
+    return TfKerasTuner
+
+
+def pkg_resources_for_tensorboard() -> None:
+    """Lets TensorBoard 2.16.2 start without setuptools' `pkg_resources`.
+
+    setuptools 82 removed `pkg_resources` (the lock has 84.2.1, which
+    tensorflow and tensorboard require unpinned), and TensorBoard 2.16.2 still
+    imports it: tensorboard/default.py:30 (iter_entry_points, for plugins that
+    packages register) and tensorboard/data/server_ingester.py:25
+    (parse_version, for the data server's version). Fixed upstream for 2.21
+    (tensorflow/tensorboard#7003, PR #7057), which needs newer TensorFlow.
+    When `pkg_resources` cannot be imported, this puts a module with those
+    two functions, from the standard library and `packaging`, in its place.
+    """
+    import sys
+    import types
+
+    try:
+        import pkg_resources  # noqa: F401
+        return
+    except ImportError:
+        pass
+    import importlib.metadata
+
+    from packaging.version import parse
+
+    module = types.ModuleType("pkg_resources")
+    class EntryPoint:  # what TensorBoard calls: .resolve() -> the object named
+        def __init__(self, entry_point):
+            self.name, self.resolve = entry_point.name, entry_point.load
+
+    module.iter_entry_points = lambda group, name=None: [
+        EntryPoint(ep) for ep in importlib.metadata.entry_points(group=group)
+        if name is None or ep.name == name
+    ]
+    module.parse_version = parse
+    sys.modules["pkg_resources"] = module
 
 
 def keep_autograph_out_of_tf_keras(package: str = "tf_keras") -> None:

@@ -1,0 +1,101 @@
+"""What the Trainer's TensorBoard summaries cost: training with and without
+them, alternating, in one process.
+
+    .venv/bin/python bench/tensorboard_cost.py [--examples 12000] [--repeats 3] [--loop custom]
+
+Each repeat trains a fresh seed-42 model for one epoch on the first
+`--examples` MNIST training digits (the real input pipeline's shuffle, batch
+and scale, from memory), with the 10,000 test digits for the per-epoch test
+pass: once with summaries off, once on (step scalars every
+`summary_every_steps`, epoch scalars, HParams, the misclassified-digit grid),
+the order swapped every repeat. The time is the whole `train_loop` call
+(training, test pass, summaries), so everything the summaries add is in it.
+It also checks that both runs end with the same weights.
+"""
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+from pipeline.process import boundary
+
+
+def _datasets(mnist_dir: str, examples: int, config):
+    import tensorflow as tf
+
+    from components.mnist_example_gen import source
+    from trainer_module import input_pipeline
+
+    found = source.from_directory(mnist_dir)
+    train, test = found.load("train"), found.load("eval")
+
+    def dataset(split, count, batch, shuffle):
+        ds = tf.data.Dataset.from_tensor_slices((split.images[:count, ..., None], split.labels[:count].astype("int64")))
+        if shuffle:
+            ds = ds.shuffle(config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
+        return ds.batch(batch).map(lambda x, y: (input_pipeline.scale_pixels(x), y)).prefetch(2)
+
+    return (dataset(train, examples, config.batch_size, True),
+            dataset(test, len(test.labels), config.eval_batch_size, False))
+
+
+def _train_once(args, summaries_on: bool):
+    """(seconds, weights) of one epoch from the seed's initial weights."""
+    import numpy as np
+    import tensorflow as tf
+    import tf_keras
+
+    from trainer_module import train_loop
+    from trainer_module.config import TrainConfig
+    from trainer_module.model import build_model
+    from trainer_module.summaries import Summaries, hparam_values
+
+    config = TrainConfig(epochs=1, loop=args.loop)
+    tf_keras.utils.set_random_seed(config.seed)
+    train_ds, eval_ds = _datasets(args.mnist_dir, args.examples, config)
+    model = build_model()
+    logdir = tempfile.mkdtemp(prefix="tb_cost_") if summaries_on else None
+    started = time.monotonic()
+    summaries = Summaries(logdir, config, run_name="bench") if logdir else Summaries.off(config)
+    summaries.hparams(hparam_values(config))
+    train_loop.LOOPS[args.loop](model, train_ds, eval_ds, config, summaries)
+    summaries.close()
+    seconds = time.monotonic() - started
+    return seconds, [np.asarray(w) for w in model.get_weights()]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR", "../shared/data/mnist"))
+    parser.add_argument("--examples", type=int, default=12000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--loop", choices=("custom", "fit"), default="custom")
+    args = parser.parse_args(argv)
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    _train_once(args, False)  # traces the functions and warms the caches: not timed
+    off, on, same = [], [], True
+    for repeat in range(args.repeats):
+        order = (False, True) if repeat % 2 == 0 else (True, False)
+        weights = {}
+        for summaries_on in order:
+            seconds, weights[summaries_on] = _train_once(args, summaries_on)
+            (on if summaries_on else off).append(seconds)
+            print(f"  repeat {repeat + 1}, summaries {'on ' if summaries_on else 'off'}: "
+                  f"{seconds:.2f} s = {args.examples / seconds:.0f} images/s", flush=True)
+        same &= all(np.array_equal(a, b) for a, b in zip(weights[False], weights[True]))
+    off_s, on_s = statistics.median(off), statistics.median(on)
+    print(f"tensorboard cost: loop {args.loop!r}, {args.examples} examples, 1 epoch + test pass, "
+          f"{os.cpu_count()} CPU cores, median of {args.repeats}: off {off_s:.2f} s "
+          f"({args.examples / off_s:.0f} images/s), on {on_s:.2f} s ({args.examples / on_s:.0f} images/s), "
+          f"cost {100 * (on_s - off_s) / off_s:+.1f}%; per-repeat cost "
+          + ", ".join(f"{100 * (b - a) / a:+.1f}%" for a, b in zip(off, on))
+          + f"; same final weights: {'yes' if same else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    boundary.run_entry(main, quiet=True)

@@ -1,0 +1,109 @@
+"""The Tuner: TFX's own Tuner and Trainer executors on a few hundred digits,
+two trials of one epoch; the Trainer then trains with the best trial's values
+and records where each value came from. (The DAG's wiring of the two:
+tests/test_dag.py; compiled for Kubeflow: tests/test_kubeflow_compile.py.)"""
+import json
+import os
+
+import pytest
+
+from pipeline import config as config_lib
+from trainer_module import hyperparameters, tuner
+from trainer_module.config import SOURCES_KEY, TRAINING_SUMMARY_FILE
+
+SUBSET = 300
+
+
+def test_explicit_settings_win_over_tuned_ones_and_tuned_over_defaults():
+    custom = {"epochs": 2, "learning_rate": 0.01, SOURCES_KEY: {"learning_rate": "flag", "epochs": "env"}}
+    tuned = {"values": {"learning_rate": 0.003, "batch_size": 64, "train_dropout": 0}}
+    config, sources = hyperparameters.resolve(custom, tuned)
+    assert (config.learning_rate, config.batch_size, config.train_dropout, config.epochs) == (0.01, 64, False, 2)
+    assert config.train_dropout is False
+    assert sources["learning_rate"] == "flag" and sources["epochs"] == "env"
+    assert sources["batch_size"] == "tuned" and sources["train_dropout"] == "tuned"
+    assert sources["seed"] == "default"
+    assert hyperparameters.resolve(custom, None)[1]["batch_size"] == "default"
+
+
+def test_the_config_knows_which_settings_were_given_and_how():
+    cfg = config_lib.from_env({"MNIST_TFX_BATCH_SIZE": "64"}, learning_rate=0.002, epochs=None, tune=True)
+    assert cfg.explicit == {"batch_size": "env", "learning_rate": "flag", "tune": "flag"}
+    sources = cfg.trainer_custom_config()[SOURCES_KEY]
+    assert sources == {"batch_size": "env", "learning_rate": "flag"}  # train settings only
+    assert "explicit" not in config_lib.fields()  # not a setting: no flag, no env
+
+
+@pytest.fixture(scope="module")
+def examples(mnist_dir, tmp_path_factory):
+    from tfx.types import standard_artifacts
+
+    from components.mnist_example_gen import executor
+
+    artifact = standard_artifacts.Examples()
+    artifact.uri = str(tmp_path_factory.mktemp("tuner") / "examples")
+    executor.Executor().Do(
+        {}, {executor.EXAMPLES_KEY: [artifact]},
+        {executor.MNIST_DIR_KEY: str(mnist_dir), executor.MAX_EXAMPLES_KEY: SUBSET},
+    )
+    return artifact
+
+
+def _artifact(kind, uri):
+    artifact = kind()
+    artifact.uri = str(uri)
+    os.makedirs(artifact.uri, exist_ok=True)
+    return artifact
+
+
+def test_the_trainer_trains_with_the_best_trials_values(examples, tmp_path):
+    from tfx.components.trainer import executor as trainer_executor
+    from tfx.components.tuner import executor as tuner_executor
+    from tfx.dsl.components.base.base_executor import BaseExecutor
+    from tfx.proto import trainer_pb2
+    from tfx.types import standard_artifacts
+    from tfx.utils import proto_utils
+
+    cfg = config_lib.from_env(
+        {}, epochs=1, batch_size=64, tuner_trials=2, tuner_epochs=1, tuner_examples=200, tune=True
+    )
+    common = {
+        "train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=["train"])),
+        "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=["eval"])),
+    }
+    best = _artifact(standard_artifacts.HyperParameters, tmp_path / "best")
+    results = _artifact(standard_artifacts.TunerResults, tmp_path / "results")
+    context = BaseExecutor.Context(tmp_dir=str(tmp_path / "tmp"), unique_id="1")
+    tuner_executor.Executor(context).Do(
+        {"examples": [examples]},
+        {"best_hyperparameters": [best], "tuner_results": [results]},
+        {**common, "tuner_fn": "trainer_module.tuner.tuner_fn",
+         "custom_config": json.dumps(cfg.tuner_custom_config())},
+    )
+    with open(os.path.join(results.uri, "tuner_results.json")) as f:
+        trials = json.load(f)
+    assert len(trials) == 2
+    top = max(trials, key=lambda t: t["score"])
+    with open(os.path.join(best.uri, "best_hyperparameters.txt")) as f:
+        best_values = json.load(f)["values"]
+    assert set(best_values) == set(tuner.TUNED_NAMES)
+    assert {t["batch_size"] for t in trials} == {64}  # explicit: fixed, not searched
+    for name in tuner.TUNED_NAMES:
+        assert best_values[name] == top[name]
+
+    model = _artifact(standard_artifacts.Model, tmp_path / "model")
+    model_run = _artifact(standard_artifacts.ModelRun, tmp_path / "model_run")
+    trainer_executor.GenericExecutor(context).Do(
+        {"examples": [examples], "hyperparameters": [best]},
+        {"model": [model], "model_run": [model_run]},
+        {**common, "run_fn": "trainer_module.task.run_fn",
+         "custom_config": json.dumps(cfg.trainer_custom_config())},
+    )
+    with open(os.path.join(model_run.uri, TRAINING_SUMMARY_FILE)) as f:
+        summary = json.load(f)
+    used, sources = summary["hyperparameters"], summary["hyperparameter_sources"]
+    for name in ("learning_rate", "lr_schedule"):
+        assert used[name] == best_values[name] and sources[name] == "tuned", name
+    assert used["train_dropout"] is bool(best_values["train_dropout"]) and sources["train_dropout"] == "tuned"
+    assert used["batch_size"] == 64 and sources["batch_size"] == "flag"
+    assert used["epochs"] == 1 and sources["epochs"] == "flag" and sources["seed"] == "default"
