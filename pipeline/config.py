@@ -72,6 +72,22 @@ class PipelineConfig:
     s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
     enable_cache: bool = True
 
+    # Data checks before the Trainer (components/data_checks.py); the run
+    # stops on any. Defaults pass real MNIST and its first-N subsets (figures:
+    # docs/data-checks.md).
+    # Every digit at least this share of each split.
+    min_class_share: float = 0.04
+    # Eval images that are exact copies of train images, as a share of eval.
+    max_eval_copies_of_train: float = 0.01
+    # Distinct images carrying two or more labels, as a share of their split.
+    max_label_conflicts: float = 0.001
+    # TFX's DistributionValidator, train vs eval and train vs the latest
+    # blessed model's train: Jensen-Shannon divergence of the label
+    # histogram (the digits' shares)...
+    max_label_divergence: float = 0.05
+    # ...and of the pixel-intensity histogram.
+    max_pixel_divergence: float = 0.05
+
     # The container image every Kubeflow task runs (see Dockerfile).
     image: str = kubeflow_field("")
     # Where that image holds the project (schemas/ is read from there).
