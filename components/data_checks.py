@@ -15,8 +15,9 @@ TFDV's schema cannot say it: `distribution_constraints` holds only
 `int_domain` does not require each value to occur.
 """
 import dataclasses
+import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import types
@@ -30,7 +31,7 @@ from trainer_module import features
 
 ANOMALIES_FILE = "SchemaDiff.pb"
 LABEL_COUNTS_PROPERTY = "label_counts"  # set by MnistExampleGen
-CHECKS_PROPERTY = "checks"  # on the gate's output: [Check as a dict]
+CHECKS_PROPERTY = "checks"  # on the gate's output: as_json()
 
 # Check names, as the report and `runs show` print them.
 CLASS_BALANCE = "class balance"
@@ -63,6 +64,7 @@ def class_balance(examples: types.Artifact, min_share: float) -> List[Check]:
     """Per split: every digit present, none below `min_share` of the split."""
     checks = []
     for split, counts in sorted((examples.get_json_value_custom_property(LABEL_COUNTS_PROPERTY) or {}).items()):
+        counts = [int(n) for n in counts]  # ML Metadata keeps JSON numbers as floats
         total = sum(counts) or 1
         counts = counts[:features.NUM_CLASSES]  # labels out of 0..9 are the schema's business
         shares = [n / total for n in counts]
@@ -91,7 +93,7 @@ def leakage(examples: types.Artifact, max_copies_share: float, max_conflicts_sha
         checks.append(Check(EVAL_COPIES, "eval", share, max_copies_share, passed, detail))
     conflicts = examples.get_json_value_custom_property(LABEL_CONFLICTS_PROPERTY) or {}
     for split, found in sorted(conflicts.items()):
-        total = int(counts.get(split) or 1)
+        found, total = int(found), int(counts.get(split) or 1)
         share = found / total
         passed = share <= max_conflicts_share
         detail = (f"{found} distinct images ({share:.2%} of {total}) appear with different labels, "
@@ -136,5 +138,7 @@ def distribution(anomalies: types.Artifact, name: str) -> List[Check]:
     return checks
 
 
-def as_dicts(checks: List[Check]) -> List[Dict[str, Any]]:
-    return [dataclasses.asdict(c) for c in checks]
+def as_json(checks: List[Check]) -> str:
+    """What the gate records: a JSON list of the checks' fields (a string
+    property, which ML Metadata readers parse without TFX)."""
+    return json.dumps([dataclasses.asdict(c) for c in checks])

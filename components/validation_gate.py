@@ -62,9 +62,7 @@ def ValidationGate(
         + checks_lib.distribution(skew_anomalies, checks_lib.SKEW)
         + checks_lib.distribution(drift_anomalies, checks_lib.DRIFT)
     )
-    data_checks.set_json_value_custom_property(
-        checks_lib.CHECKS_PROPERTY, checks_lib.as_dicts(checks)
-    )
+    data_checks.set_string_custom_property(checks_lib.CHECKS_PROPERTY, checks_lib.as_json(checks))
     failed = [check.line() for check in checks if not check.passed]
     if problems:
         raise DataValidationError(

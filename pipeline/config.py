@@ -86,7 +86,7 @@ class PipelineConfig:
     # histogram (the digits' shares)...
     max_label_divergence: float = 0.05
     # ...and of the pixel-intensity histogram.
-    max_pixel_divergence: float = 0.05
+    max_pixel_divergence: float = 0.02
 
     # The container image every Kubeflow task runs (see Dockerfile).
     image: str = kubeflow_field("")

@@ -185,6 +185,7 @@ def create_pipeline(
         model=trainer.outputs[MODEL_KEY],
         model_run=trainer.outputs[MODEL_RUN_KEY],
         examples=example_gen.outputs[EXAMPLES_KEY],
+        data_checks=validation_gate.outputs[DATA_CHECKS_KEY],
     ).with_id(EVALUATION_REPORTER)
 
     return tfx_pipeline.Pipeline(

@@ -49,7 +49,7 @@ def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, sp
     cfg, _, _ = kubeflow_compiled
     local_nodes, local_edges = _local_dag(cfg)
     spec_nodes, spec_edges = _spec_dag(spec)
-    assert spec_nodes == local_nodes and len(spec_nodes) == 10
+    assert spec_nodes == local_nodes and len(spec_nodes) == len(dag.NODE_IDS) == 13
     assert spec_edges == local_edges  # the same baseline rule everywhere: no resolver
     assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
     assert ("Trainer", "LatestBlessedModel") in spec_edges
@@ -69,11 +69,12 @@ def test_spec_is_what_open_source_kfp_2_runs(spec):
 
 def test_the_baseline_is_chosen_afresh_on_every_kubeflow_run(spec):
     """No driver runs on Kubeflow to key the cache on the chosen version
-    (components/baseline_model.py), so that one task is never cached."""
+    (components/baseline_model.py, components/baseline_statistics.py), so
+    those two tasks are never cached."""
     tasks = spec["root"]["dag"]["tasks"]
-    assert tasks["LatestBlessedModel"]["cachingOptions"] == {"enableCache": False}
-    assert [t for t, body in tasks.items() if body.get("cachingOptions", {}).get("enableCache") is False] == [
-        "LatestBlessedModel"
+    assert tasks[dag.BASELINE]["cachingOptions"] == {"enableCache": False}
+    assert sorted(t for t, body in tasks.items() if body.get("cachingOptions", {}).get("enableCache") is False) == [
+        dag.BASELINE, dag.BASELINE_STATISTICS
     ]
 
 
@@ -81,7 +82,7 @@ def test_every_executor_runs_the_configured_image(spec):
     executors = spec["deploymentSpec"]["executors"]
     containers = {label: e["container"] for label, e in executors.items() if "container" in e}
     assert set(containers) == set(executors)
-    assert len(containers) == 10
+    assert len(containers) == len(dag.NODE_IDS) == 13
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
         # TFX's executor entry point, with s3:// registered (pipeline/launch/kubeflow_task.py).

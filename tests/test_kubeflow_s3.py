@@ -99,7 +99,7 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
     spec, platform = documents
     text = s3_compiled[1].read_text()
     containers = [e["container"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e]
-    assert len(containers) == len(spec["deploymentSpec"]["executors"]) == 10
+    assert len(containers) == len(spec["deploymentSpec"]["executors"]) == len(dag.NODE_IDS) == 13
     for container in containers:
         assert {e["name"]: e["value"] for e in container["env"]} == {
             "S3_ENDPOINT": s3_endpoint, "AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_REGION": REGION,

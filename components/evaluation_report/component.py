@@ -17,6 +17,10 @@ class EvaluationReporterSpec(component_spec.ComponentSpec):
         "model": component_spec.ChannelParameter(type=standard_artifacts.Model),
         "model_run": component_spec.ChannelParameter(type=standard_artifacts.ModelRun),
         "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
+        # The ValidationGate's record of every data check (components/data_checks.py).
+        executor.DATA_CHECKS_KEY: component_spec.ChannelParameter(
+            type=standard_artifacts.ExampleValidationMetrics, optional=True
+        ),
     }
     OUTPUTS = {
         executor.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReport),
@@ -28,12 +32,14 @@ class EvaluationReporter(base_component.BaseComponent):
     SPEC_CLASS = EvaluationReporterSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
-    def __init__(self, *, evaluation, blessing, statistics, anomalies, model, model_run, examples):
+    def __init__(self, *, evaluation, blessing, statistics, anomalies, model, model_run, examples,
+                 data_checks=None):
         """Every input is a channel of the run's own artifacts (see pipeline/dag.py)."""
         super().__init__(
             spec=EvaluationReporterSpec(
                 evaluation=evaluation, blessing=blessing, statistics=statistics,
                 anomalies=anomalies, model=model, model_run=model_run, examples=examples,
+                data_checks=data_checks,
                 report=channel.Channel(type=EvaluationReport),
                 html=channel.Channel(type=system.HTML),
             )

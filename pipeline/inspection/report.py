@@ -75,6 +75,17 @@ def _threshold_lines(summary: Summary) -> List[str]:
     return lines
 
 
+def _data_check_lines(summary: Summary) -> List[str]:
+    """The ValidationGate's checks (components/data_checks.py), as recorded."""
+    checks = summary["data"].get("checks")
+    if checks is None:
+        return []
+    rows = [["check", "subject", "value", "bound", "result"]]
+    rows += [[c["name"], c["subject"], _fmt(c["value"]), _fmt(c["bound"]), "PASS" if c["passed"] else "FAIL"]
+             for c in checks]
+    return ["Data checks (before the Trainer):"] + _table(rows)
+
+
 def _fmt(value: Optional[float], signed: bool = False, count: bool = False) -> str:
     if value is None:
         return "-"
@@ -145,4 +156,5 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(render.render(summary))
-    return lines + _threshold_lines(summary) + _metric_lines(summary) + [f"HTML report: {path}"], status
+    return (lines + _threshold_lines(summary) + _data_check_lines(summary) + _metric_lines(summary)
+            + [f"HTML report: {path}"]), status
