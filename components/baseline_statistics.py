@@ -82,12 +82,12 @@ class Executor(base_executor.BaseExecutor):
         version = exec_properties.get(CHOSEN_VERSION_KEY)
         if version is None:  # no driver ran (Kubeflow): choose now
             version = choose(serving_dir) or ""
+        statistics.split_names = artifact_utils.encode_split_names([TRAIN_SPLIT] if version else [])
         if version:
             io_utils.copy_file(
                 os.path.join(serving_dir, version, versioned_pusher.TRAIN_STATISTICS_FILE),
                 os.path.join(artifact_utils.get_split_uri([statistics], TRAIN_SPLIT), STATISTICS_FILE),
             )
-        statistics.split_names = artifact_utils.encode_split_names([TRAIN_SPLIT] if version else [])
         statistics.set_string_custom_property(VERSION_PROPERTY, version)
         where = os.path.join(serving_dir, version) if version else "none yet"
         print(f"baseline training statistics: {where}", flush=True)
