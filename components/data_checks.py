@@ -22,6 +22,7 @@ from typing import List, Optional
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import types
 from tfx.types import artifact_utils
+from tfx.types.artifact import Artifact
 from tfx.utils import io_utils
 
 from components.mnist_example_gen.executor import (
@@ -45,6 +46,15 @@ _MEASURE_NAMES = {
     anomalies_pb2.DriftSkewInfo.Measurement.JENSEN_SHANNON_DIVERGENCE: "Jensen-Shannon divergence",
     anomalies_pb2.DriftSkewInfo.Measurement.NORMALIZED_ABSOLUTE_DIFFERENCE: "normalized absolute difference",
 }
+
+
+class DataChecks(Artifact):
+    """The ValidationGate's record: every check in `CHECKS_PROPERTY`.
+
+    A custom type named `<namespace>.<Title>`, as KFP requires (see
+    components/evaluation_report/artifacts.py); `components` exports it."""
+
+    TYPE_NAME = "components.DataChecks"
 
 
 @dataclasses.dataclass

@@ -50,7 +50,7 @@ def ValidationGate(
     examples: InputArtifact[standard_artifacts.Examples],
     skew_anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
     drift_anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
-    data_checks: OutputArtifact[standard_artifacts.ExampleValidationMetrics],
+    data_checks: OutputArtifact[checks_lib.DataChecks],
     min_class_share: Parameter[float],
     max_eval_copies_of_train: Parameter[float],
     max_label_conflicts: Parameter[float],

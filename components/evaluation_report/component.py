@@ -3,6 +3,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
 import system
+from components.data_checks import DataChecks
 from components.evaluation_report import executor
 from components.evaluation_report.artifacts import EvaluationReport
 
@@ -19,7 +20,7 @@ class EvaluationReporterSpec(component_spec.ComponentSpec):
         "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
         # The ValidationGate's record of every data check (components/data_checks.py).
         executor.DATA_CHECKS_KEY: component_spec.ChannelParameter(
-            type=standard_artifacts.ExampleValidationMetrics, optional=True
+            type=DataChecks, optional=True
         ),
     }
     OUTPUTS = {
