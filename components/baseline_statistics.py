@@ -31,7 +31,8 @@ from tfx.orchestration.portable import base_driver, data_types
 from tfx.proto.orchestration import driver_output_pb2
 from tfx.types import artifact_utils, channel, component_spec, standard_artifacts
 from tfx.types import standard_component_specs
-from tfx.utils import io_utils
+from tfx.proto import distribution_validator_pb2
+from tfx.utils import io_utils, proto_utils
 
 from components import versioned_pusher
 
@@ -118,12 +119,29 @@ class LatestBlessedStatistics(base_component.BaseComponent):
 
 
 class DistributionValidatorExecutor(dv_executor.Executor):
-    """TFX's DistributionValidator executor, reading an empty baseline as none."""
+    """TFX's DistributionValidator executor, reading an empty baseline as none,
+    and taking its config as JSON too.
+
+    The config: the local runner passes the proto, but a Kubeflow task gets
+    every proto execution property as JSON text, and TFX 1.16's executor
+    uses the value as it comes (distribution_validator/executor.py:176-210,
+    `_get_distribution_validator_config`), so on Kubeflow it failed with
+    "'str' object has no attribute 'default_slice_config'". TFX's other
+    executors parse such properties with proto_utils.json_to_proto.
+    """
 
     def Do(self, input_dict, output_dict, exec_properties):
         key = standard_component_specs.BASELINE_STATISTICS_KEY
         if input_dict.get(key) and not has_statistics(input_dict[key][0]):
             input_dict = {**input_dict, key: []}
+        config_key = standard_component_specs.DISTRIBUTION_VALIDATOR_CONFIG_KEY
+        if isinstance(exec_properties.get(config_key), str):
+            exec_properties = {
+                **exec_properties,
+                config_key: proto_utils.json_to_proto(
+                    exec_properties[config_key], distribution_validator_pb2.DistributionValidatorConfig()
+                ),
+            }
         return super().Do(input_dict, output_dict, exec_properties)
 
 
