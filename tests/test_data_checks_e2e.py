@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from components import data_checks
 from pipeline import cli
 from pipeline import config as config_lib
 from pipeline import dag
@@ -117,7 +118,7 @@ def test_training_labels_drifted_from_the_blessed_models(blessed_then_not_blesse
     assert [line for line in stderr.splitlines() if line.startswith("error:")] == [
         "error: The examples failed the data checks; training was not started:"
     ], stderr
-    [line] = [line.strip() for line in stderr.splitlines() if "drift" in line]
+    [line] = [line.strip() for line in stderr.splitlines() if data_checks.DRIFT in line]
     assert line.startswith("train vs train, feature 'label': drift from the blessed model's data: "
                            "Jensen-Shannon divergence 0.")
     assert line.endswith("above the bound 0.0500")
