@@ -10,4 +10,8 @@ def __getattr__(name):
         from components.evaluation_report.artifacts import EvaluationReport
 
         return EvaluationReport
+    if name == "DataChecks":
+        from components.data_checks import DataChecks
+
+        return DataChecks
     raise AttributeError(f"module 'components' has no attribute {name!r}")

@@ -13,7 +13,10 @@ them keeps working.
 Each version also records which model artifact it was pushed from
 (`PROVENANCE_FILE`, under `assets.extra/`, which TF Serving and the SavedModel
 loader ignore). components/baseline_model.py reads it to never give a model
-itself as its own baseline, on every orchestrator alike.
+itself as its own baseline, on every orchestrator alike. Beside it, when the
+pipeline passes `statistics`, goes the training split's statistics
+(`TRAIN_STATISTICS_FILE`): the baseline of the next runs' drift check
+(components/baseline_statistics.py), kept with the model it describes.
 """
 import hashlib
 import json
@@ -24,24 +27,30 @@ from typing import Any, Dict, List, Optional
 from tfx import types
 from tfx.components.pusher import executor as tfx_pusher
 from tfx.components.pusher.component import Pusher
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import io_utils, proto_utils
+from tfx import types as tfx_types
+from tfx.types import artifact_utils, component_spec, standard_artifacts, standard_component_specs
+from tfx.utils import io_utils, json_utils, proto_utils
 
 STAGING_PREFIX = ".staging-"
 PROVENANCE_FILE = os.path.join("assets.extra", "mnist_tfx_push.json")
+TRAIN_STATISTICS_FILE = os.path.join("assets.extra", "mnist_tfx_train_statistics.pb")
+# About the push, not the model: left out of the fingerprint.
+_RECORDS = (PROVENANCE_FILE, TRAIN_STATISTICS_FILE)
+STATISTICS_KEY = "statistics"  # optional input: the StatisticsGen's
+TRAIN_SPLIT = "train"
 
 
 def tree_fingerprint(directory: str) -> str:
-    """SHA-256 over every file's relative path and content, the provenance
-    record left out (it is about the push, not the model)."""
+    """SHA-256 over every file's relative path and content, the push's
+    records left out (they are about the push, not the model)."""
     digest = hashlib.sha256()
     for root, _, files in sorted(fileio.walk(directory)):
         for name in sorted(files):
             path = os.path.join(root, name)
-            if os.path.relpath(path, directory) == PROVENANCE_FILE:
+            if os.path.relpath(path, directory) in _RECORDS:
                 continue
             digest.update(os.path.relpath(path, directory).encode() + b"\0")
             with fileio.open(path, "rb") as f:
@@ -100,7 +109,15 @@ class Executor(tfx_pusher.Executor):
         )
         base = destination.filesystem.base_directory
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
-        version = self._same_as_latest(base, model_path) or self._push(base, model_path, model.uri)
+        statistics = input_dict.get(STATISTICS_KEY) or []
+        statistics_file = None
+        if statistics:
+            statistics_file = os.path.join(
+                artifact_utils.get_split_uri(statistics, TRAIN_SPLIT), "FeatureStats.pb"
+            )
+        version = self._same_as_latest(base, model_path) or self._push(
+            base, model_path, model.uri, statistics_file
+        )
         # Archive the pushed model with the artifact, as TFX's Pusher does.
         io_utils.copy_dir(model_path, pushed_model.uri)
         self._MarkPushed(
@@ -115,7 +132,7 @@ class Executor(tfx_pusher.Executor):
         return None
 
     @staticmethod
-    def _push(base: str, model_path: str, model_uri: str) -> str:
+    def _push(base: str, model_path: str, model_uri: str, statistics_file: Optional[str]) -> str:
         existing = versions(base)
         # TF Serving serves the highest number: never go below the newest.
         version = str(max(int(time.time()), int(existing[-1]) + 1 if existing else 0))
@@ -126,9 +143,44 @@ class Executor(tfx_pusher.Executor):
         io_utils.write_string_file(
             os.path.join(staging, PROVENANCE_FILE), json.dumps({"model_uri": model_uri})
         )
+        if statistics_file:
+            io_utils.copy_file(statistics_file, os.path.join(staging, TRAIN_STATISTICS_FILE))
         fileio.rename(staging, os.path.join(base, version))
         return version
 
 
+class VersionedPusherSpec(standard_component_specs.PusherSpec):
+    INPUTS = {
+        **standard_component_specs.PusherSpec.INPUTS,
+        STATISTICS_KEY: component_spec.ChannelParameter(
+            type=standard_artifacts.ExampleStatistics, optional=True
+        ),
+    }
+
+
 class VersionedPusher(Pusher):
+    """TFX's Pusher's inputs and outputs, plus the optional training `statistics`."""
+
+    SPEC_CLASS = VersionedPusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+
+    def __init__(
+        self,
+        model: tfx_types.BaseChannel,
+        model_blessing: Optional[tfx_types.BaseChannel] = None,
+        infra_blessing: Optional[tfx_types.BaseChannel] = None,
+        push_destination: Optional[pusher_pb2.PushDestination] = None,
+        statistics: Optional[tfx_types.BaseChannel] = None,
+    ):
+        base_component.BaseComponent.__init__(
+            self,
+            spec=VersionedPusherSpec(
+                model=model,
+                model_blessing=model_blessing,
+                infra_blessing=infra_blessing,
+                push_destination=push_destination,
+                custom_config=json_utils.dumps(None),
+                statistics=statistics,
+                pushed_model=tfx_types.Channel(type=standard_artifacts.PushedModel),
+            ),
+        )

@@ -99,6 +99,21 @@ class PipelineConfig:
     explicit: Dict[str, str] = dataclasses.field(
         default_factory=dict, compare=False, metadata={"internal": True}
     )
+    # Data checks before the Trainer (components/data_checks.py); the run
+    # stops on any. Defaults pass real MNIST and its first-N subsets (figures:
+    # docs/data-checks.md).
+    # Every digit at least this share of each split.
+    min_class_share: float = 0.04
+    # Eval images that are exact copies of train images, as a share of eval.
+    max_eval_copies_of_train: float = 0.01
+    # Distinct images carrying two or more labels, as a share of their split.
+    max_label_conflicts: float = 0.001
+    # TFX's DistributionValidator, train vs eval and train vs the latest
+    # blessed model's train: Jensen-Shannon divergence of the label
+    # histogram (the digits' shares)...
+    max_label_divergence: float = 0.05
+    # ...and of the pixel-intensity histogram.
+    max_pixel_divergence: float = 0.02
 
     # The container image every Kubeflow task runs (see Dockerfile).
     image: str = kubeflow_field("")

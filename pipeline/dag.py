@@ -1,8 +1,11 @@
 """The pipeline definition, shared by every runner.
 
   MnistExampleGen -> StatisticsGen -> ExampleValidator -> ValidationGate
-        |                                  ^ ImportSchemaGen (schemas/)      |
+        |                 |                ^ ImportSchemaGen (schemas/)      |
+        |                 +-> TrainEvalSkewValidator ---------------+        |
+        |  LatestBlessedStatistics -> DriftValidator ---------------+        |
         +--------------------------------------------------------> Trainer
+        +-> Tuner (--tune only: KerasTuner search) -> best_hyperparameters -> Trainer
   Trainer -> LatestBlessedModel (newest pushed model, not the Trainer's)
           -> Evaluator (TFMA) -> Pusher
                       +-> EvaluationReporter (HTML + JSON)
@@ -27,6 +30,11 @@ EXAMPLE_GEN = "MnistExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
+# Data checks (components/data_checks.py): TFX's DistributionValidator twice,
+# and the baseline statistics one of them compares with.
+SKEW_VALIDATOR = "TrainEvalSkewValidator"
+BASELINE_STATISTICS = "LatestBlessedStatistics"  # components/baseline_statistics.py
+DRIFT_VALIDATOR = "DriftValidator"
 VALIDATION_GATE = "ValidationGate"
 TRAINER = "Trainer"
 BASELINE = "LatestBlessedModel"  # components/baseline_model.py
@@ -35,7 +43,8 @@ EVALUATION_REPORTER = "EvaluationReporter"
 PUSHER = "Pusher"
 SERVING_CHECK = "ServingCheck"  # components/serving_check/
 NODE_IDS = (
-    EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, VALIDATION_GATE,
+    EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR,
+    SKEW_VALIDATOR, BASELINE_STATISTICS, DRIFT_VALIDATOR, VALIDATION_GATE,
     TRAINER, BASELINE, EVALUATOR, SERVING_CHECK, EVALUATION_REPORTER, PUSHER,
 )
 # Only with `--tune` (config.tune), between the ValidationGate and the Trainer.
@@ -45,7 +54,9 @@ TUNER = "Tuner"
 EXAMPLES_KEY = "examples"  # MnistExampleGen; input of StatisticsGen, Trainer, Evaluator...
 STATISTICS_KEY = "statistics"  # StatisticsGen
 SCHEMA_KEY = "schema"  # ImportSchemaGen
-ANOMALIES_KEY = "anomalies"  # ExampleValidator
+ANOMALIES_KEY = "anomalies"  # ExampleValidator, and both DistributionValidators
+BASELINE_STATISTICS_KEY = "baseline_statistics"  # LatestBlessedStatistics; DriftValidator's input
+DATA_CHECKS_KEY = "data_checks"  # ValidationGate: every data check's value and bound
 MODEL_KEY = "model"  # Trainer; LatestBlessedModel's input
 MODEL_RUN_KEY = "model_run"  # Trainer: the training summary
 BASELINE_MODEL_KEY = "baseline_model"  # LatestBlessedModel's output, the Evaluator's input
@@ -89,12 +100,13 @@ def create_pipeline(
     from tfx.proto import pusher_pb2, trainer_pb2
 
     from components.baseline_model import Evaluator, LatestBlessedModel
+    from components.baseline_statistics import DistributionValidator, LatestBlessedStatistics
     from components.evaluation_report.component import EvaluationReporter
     from components.mnist_example_gen.component import MnistExampleGen
     from components.serving_check.component import ServingCheck
     from components.validation_gate import ValidationGate
     from components.versioned_pusher import VersionedPusher
-    from pipeline import evaluation
+    from pipeline import data_validation, evaluation
 
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
@@ -110,9 +122,32 @@ def create_pipeline(
         statistics=statistics_gen.outputs[STATISTICS_KEY],
         schema=schema_gen.outputs[SCHEMA_KEY],
     ).with_id(EXAMPLE_VALIDATOR)
+    distribution_config = data_validation.config(
+        config.max_label_divergence, config.max_pixel_divergence
+    )
+    skew_validator = DistributionValidator(
+        statistics=statistics_gen.outputs[STATISTICS_KEY],
+        baseline_statistics=statistics_gen.outputs[STATISTICS_KEY],
+        config=distribution_config,
+        include_split_pairs=[("eval", "train")],
+    ).with_id(SKEW_VALIDATOR)
+    baseline_statistics = LatestBlessedStatistics(serving_dir=config.serving_dir).with_id(
+        BASELINE_STATISTICS
+    )
+    drift_validator = DistributionValidator(
+        statistics=statistics_gen.outputs[STATISTICS_KEY],
+        baseline_statistics=baseline_statistics.outputs[BASELINE_STATISTICS_KEY],
+        config=distribution_config,
+        include_split_pairs=[("train", "train")],
+    ).with_id(DRIFT_VALIDATOR)
     validation_gate = ValidationGate(
         anomalies=example_validator.outputs[ANOMALIES_KEY],
         examples=example_gen.outputs[EXAMPLES_KEY],  # to name the source file at fault
+        skew_anomalies=skew_validator.outputs[ANOMALIES_KEY],
+        drift_anomalies=drift_validator.outputs[ANOMALIES_KEY],
+        min_class_share=config.min_class_share,
+        max_eval_copies_of_train=config.max_eval_copies_of_train,
+        max_label_conflicts=config.max_label_conflicts,
     ).with_id(VALIDATION_GATE)
 
     tuner = None
@@ -169,6 +204,8 @@ def create_pipeline(
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
+        # Kept with the pushed version: the next runs' drift baseline.
+        statistics=statistics_gen.outputs[STATISTICS_KEY],
     ).with_id(PUSHER)
 
     # Runs whether or not the model was blessed: the report says why.
@@ -181,6 +218,7 @@ def create_pipeline(
         model_run=trainer.outputs[MODEL_RUN_KEY],
         examples=example_gen.outputs[EXAMPLES_KEY],
         infra_blessing=serving_check.outputs[INFRA_BLESSING_KEY],
+        data_checks=validation_gate.outputs[DATA_CHECKS_KEY],
     ).with_id(EVALUATION_REPORTER)
 
     return tfx_pipeline.Pipeline(
@@ -191,6 +229,9 @@ def create_pipeline(
             statistics_gen,
             schema_gen,
             example_validator,
+            skew_validator,
+            baseline_statistics,
+            drift_validator,
             validation_gate,
             *([tuner] if tuner else []),
             trainer,

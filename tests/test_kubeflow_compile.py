@@ -71,11 +71,12 @@ def test_spec_is_what_open_source_kfp_2_runs(spec):
 
 def test_the_baseline_is_chosen_afresh_on_every_kubeflow_run(spec):
     """No driver runs on Kubeflow to key the cache on the chosen version
-    (components/baseline_model.py), so that one task is never cached."""
+    (components/baseline_model.py, components/baseline_statistics.py), so
+    those two tasks are never cached."""
     tasks = spec["root"]["dag"]["tasks"]
-    assert tasks["LatestBlessedModel"]["cachingOptions"] == {"enableCache": False}
-    assert [t for t, body in tasks.items() if body.get("cachingOptions", {}).get("enableCache") is False] == [
-        "LatestBlessedModel"
+    assert tasks[dag.BASELINE]["cachingOptions"] == {"enableCache": False}
+    assert sorted(t for t, body in tasks.items() if body.get("cachingOptions", {}).get("enableCache") is False) == [
+        dag.BASELINE, dag.BASELINE_STATISTICS
     ]
 
 

@@ -1,7 +1,6 @@
 """The Trainer's TensorBoard summaries: what they hold, and that writing them
 changes nothing in training (same seed, same weights, bit for bit)."""
 import glob
-import types
 
 import numpy as np
 import pytest

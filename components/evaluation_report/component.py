@@ -3,6 +3,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
 import system
+from components.data_checks import DataChecks
 from components.evaluation_report import executor
 from components.evaluation_report.artifacts import EvaluationReport
 
@@ -19,6 +20,10 @@ class EvaluationReporterSpec(component_spec.ComponentSpec):
         "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
         # The ServingCheck's: its latencies and verdict go on the page.
         "infra_blessing": component_spec.ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
+        # The ValidationGate's record of every data check (components/data_checks.py).
+        executor.DATA_CHECKS_KEY: component_spec.ChannelParameter(
+            type=DataChecks, optional=True
+        ),
     }
     OUTPUTS = {
         executor.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReport),
@@ -31,13 +36,14 @@ class EvaluationReporter(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, *, evaluation, blessing, statistics, anomalies, model, model_run, examples,
-                 infra_blessing=None):
+                 infra_blessing=None, data_checks=None):
         """Every input is a channel of the run's own artifacts (see pipeline/dag.py)."""
         super().__init__(
             spec=EvaluationReporterSpec(
                 evaluation=evaluation, blessing=blessing, statistics=statistics,
                 anomalies=anomalies, model=model, model_run=model_run, examples=examples,
                 infra_blessing=infra_blessing,
+                data_checks=data_checks,
                 report=channel.Channel(type=EvaluationReport),
                 html=channel.Channel(type=system.HTML),
             )

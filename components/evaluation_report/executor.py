@@ -15,11 +15,13 @@ from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from components.data_checks import CHECKS_PROPERTY
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE, render, summary
 
 INPUT_KEYS = ("evaluation", "blessing", "statistics", "anomalies", "model", "model_run", "examples")
 INFRA_BLESSING_KEY = "infra_blessing"  # optional
 REPORT_KEY = "report"
+DATA_CHECKS_KEY = "data_checks"  # optional input: the ValidationGate's output
 HTML_KEY = "html"
 
 
@@ -38,6 +40,9 @@ class Executor(base_executor.BaseExecutor):
             run_id=context.pipeline_run_id if context else None,
             pipeline_name=pipeline_info.id if pipeline_info else None,
         )
+        if input_dict.get(DATA_CHECKS_KEY):
+            recorded = input_dict[DATA_CHECKS_KEY][0].get_string_custom_property(CHECKS_PROPERTY)
+            facts["data"]["checks"] = json.loads(recorded) if recorded else None
         page = render.render(facts)
 
         report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])

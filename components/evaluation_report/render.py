@@ -144,6 +144,7 @@ def _data(data: Dict[str, Any]) -> Dict[str, Any]:
         "label_chart": chart,
         "pixel_splits": {s: f["pixels"] for s, f in data["splits"].items() if f.get("pixels")},
         "anomalies": data["anomalies"],
+        "checks": data.get("checks"),  # the ValidationGate's; None: not recorded
     }
 
 

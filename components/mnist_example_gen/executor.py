@@ -12,7 +12,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from components.mnist_example_gen import encoding, source
+from components.mnist_example_gen import duplicates, encoding, source
 from trainer_module import features
 
 EXAMPLES_KEY = "examples"
@@ -22,6 +22,11 @@ FINGERPRINT_KEY = "source_fingerprint"
 # {split: {feature: the IDX file it was read from}}, so that a data problem
 # found downstream can name the file to fix.
 SOURCE_FILES_PROPERTY = "source_files"
+# Data checks counted here (components/mnist_example_gen/duplicates.py):
+# eval images that are exact copies of train images, and {split: distinct
+# images carrying two or more labels}.
+EVAL_COPIES_OF_TRAIN_PROPERTY = "eval_copies_of_train"
+LABEL_CONFLICTS_PROPERTY = "label_conflicts"
 
 # The same file naming as TFX's own ExampleGen, so every downstream reader
 # (StatisticsGen, Trainer, Evaluator, Transform) finds the data.
@@ -61,7 +66,7 @@ class Executor(base_executor.BaseExecutor):
         limit = exec_properties.get(MAX_EXAMPLES_KEY) or 0
         examples.split_names = artifact_utils.encode_split_names(list(source.SPLIT_FILES))
 
-        counts, label_counts, files = {}, {}, {}
+        counts, label_counts, files, hashes, conflicts = {}, {}, {}, {}, {}
         for split, (images_stem, labels_stem) in source.SPLIT_FILES.items():
             started = time.monotonic()
             data = src.load(split)
@@ -70,6 +75,8 @@ class Executor(base_executor.BaseExecutor):
                 images, labels = images[:limit], labels[:limit]
             write_split(images, labels, artifact_utils.get_split_uri([examples], split))
             counts[split] = len(labels)
+            hashes[split] = duplicates.image_hashes(images)
+            conflicts[split] = duplicates.label_conflicts(hashes[split], labels)
             label_counts[split] = np.bincount(labels, minlength=features.NUM_CLASSES).tolist()
             files[split] = {
                 features.IMAGE_KEY: src.paths[images_stem],
@@ -89,3 +96,7 @@ class Executor(base_executor.BaseExecutor):
         # Exact, for the evaluation report (TFDV's label histogram is approximate).
         examples.set_json_value_custom_property("label_counts", label_counts)
         examples.set_json_value_custom_property(SOURCE_FILES_PROPERTY, files)
+        examples.set_int_custom_property(
+            EVAL_COPIES_OF_TRAIN_PROPERTY, duplicates.copies_in(hashes["eval"], hashes["train"])
+        )
+        examples.set_json_value_custom_property(LABEL_CONFLICTS_PROPERTY, conflicts)

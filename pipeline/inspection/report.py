@@ -93,6 +93,17 @@ def _serving_lines(summary: Summary) -> List[str]:
     return lines
 
 
+def _data_check_lines(summary: Summary) -> List[str]:
+    """The ValidationGate's checks (components/data_checks.py), as recorded."""
+    checks = summary["data"].get("checks")
+    if checks is None:
+        return []
+    rows = [["check", "subject", "value", "bound", "result"]]
+    rows += [[c["name"], c["subject"], _fmt(c["value"]), _fmt(c["bound"]), "PASS" if c["passed"] else "FAIL"]
+             for c in checks]
+    return ["Data checks (before the Trainer):"] + _table(rows)
+
+
 def _fmt(value: Optional[float], signed: bool = False, count: bool = False) -> str:
     if value is None:
         return "-"
@@ -166,5 +177,5 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     trained = hyperparameters.lines(nodes.get("Trainer"))
     if trained:
         trained = ["Hyperparameters (source: default, flag, env or tuned):"] + trained
-    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _metric_lines(summary) + trained
+    return (lines + _data_check_lines(summary) + _threshold_lines(summary) + _serving_lines(summary) + _metric_lines(summary) + trained
             + [f"HTML report: {path}"]), status

@@ -55,7 +55,9 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
             for artifact in artifacts:
                 lines.append(f"      {key}: {artifact.uri}")
         if node.state == "failed":
-            lines.append(f"      error: {metadata.error_message(node.execution) or 'see the run log'}")
+            # The gate's message has one line per failed check: keep them under it.
+            message = metadata.error_message(node.execution) or "see the run log"
+            lines.append("      error: " + message.replace("\n", "\n      "))
     trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained

@@ -23,6 +23,7 @@ import re
 from typing import Dict, List, Optional
 
 from pipeline import config as config_lib
+from pipeline import dag
 from pipeline.errors import ConfigError, UserError
 from pipeline.process import object_store
 
@@ -30,7 +31,7 @@ from pipeline.process import object_store
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Every task's container command (pipeline/launch/kubeflow_task.py).
 COMMAND = ["python", "-m", "pipeline.launch.kubeflow_task"]
-UNCACHED_TASKS = ("LatestBlessedModel",)
+UNCACHED_TASKS = (dag.BASELINE, dag.BASELINE_STATISTICS)
 
 
 def default_package_path(config: config_lib.PipelineConfig) -> str:
@@ -87,9 +88,9 @@ def _container_env(spec: dict, env: Dict[str, str]) -> None:
 
 def _uncached(spec: dict) -> None:
     """Turns caching off for the tasks whose result depends on more than their
-    inputs: the baseline is chosen from the serving directory when the task
-    runs (components/baseline_model.py; the local runner's driver has no
-    counterpart on Kubeflow)."""
+    inputs: the baselines are chosen from the serving directory when the task
+    runs (components/baseline_model.py, components/baseline_statistics.py;
+    the local runner's driver has no counterpart on Kubeflow)."""
     for name, task in spec["root"]["dag"]["tasks"].items():
         if name in UNCACHED_TASKS:
             task["cachingOptions"] = {"enableCache": False}
