@@ -7,7 +7,6 @@ import filecmp
 import gzip
 import json
 import time
-import types
 
 import numpy as np
 import tensorflow as tf
@@ -54,9 +53,11 @@ def test_ingestion_writes_the_same_bytes_every_time(mnist_dir, tmp_path):
 
 
 def _train(examples, out):
+    from tfx.components.trainer.fn_args_utils import FnArgs
+
     from trainer_module import task
 
-    task.run_fn(types.SimpleNamespace(
+    task.run_fn(FnArgs(  # TFX's own: every field the executor sets
         train_files=[f"{examples}/Split-train/*"], eval_files=[f"{examples}/Split-eval/*"],
         custom_config={"epochs": 1, "seed": 7}, serving_model_dir=str(out / "model"),
         model_run_dir=str(out / "run"),

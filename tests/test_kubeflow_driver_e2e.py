@@ -29,7 +29,6 @@ run 1's pushed model as its baseline, by LatestBlessedModel
 import json
 import os
 import posixpath
-import types
 from pathlib import Path
 
 import numpy as np
@@ -193,12 +192,14 @@ def test_the_pushed_model_predicts_what_the_local_run_predicts(runs, compiled, s
     pushed = _pushed(_runs(runs)[0])
     from_kfp = _download(s3, pushed["metadata"]["pushed_destination"], str(tmp_path / "pushed"))
 
+    from tfx.components.trainer.fn_args_utils import FnArgs
+
     from trainer_module import task
 
     parameters = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
     custom_config = json.loads(parameters["custom_config"]["runtimeValue"]["constant"])
     examples = local_outputs["MnistExampleGen"]
-    task.run_fn(types.SimpleNamespace(
+    task.run_fn(FnArgs(  # TFX's own: every field the executor sets
         train_files=[posixpath.join(examples, "Split-train", "*")],
         eval_files=[posixpath.join(examples, "Split-eval", "*")],
         custom_config=custom_config, serving_model_dir=str(tmp_path / "local" / "model"),
