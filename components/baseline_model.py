@@ -18,11 +18,9 @@ output whether written or not: launcher_v2.go's uploadOutputArtifacts), and
 this module's `Evaluator` treats it as no baseline, as TFX's Evaluator treats
 a missing one: the change threshold is dropped.
 
-Caching: under the local runner a driver puts the chosen version in the
-execution's properties before TFX's cache lookup, so the component is served
-from the cache exactly when it would choose the same baseline again (and the
-Evaluator after it too). On Kubeflow no driver runs: the compiled task has
-its cache off (pipeline/kubeflow_runner.py) and chooses when it runs.
+Caching: see components/version_choice.py. The component is served from the
+cache exactly when it would choose the same baseline again, and the Evaluator
+after it too.
 """
 import os
 from typing import Any, Dict, List, Optional
@@ -30,22 +28,18 @@ from typing import Any, Dict, List, Optional
 from tfx import types
 from tfx.components import Evaluator as TfxEvaluator
 from tfx.components.evaluator import executor as tfx_evaluator
-from tfx.dsl.components.base import base_component, base_driver as dsl_driver
+from tfx.dsl.components.base import base_component
 from tfx.dsl.components.base import base_executor, executor_spec
 from tfx.dsl.io import fileio
-from tfx.orchestration.portable import base_driver, data_types
-from tfx.proto.orchestration import driver_output_pb2
 from tfx.types import artifact_utils, channel, component_spec, standard_artifacts
 from tfx.types import standard_component_specs
 from tfx.utils import io_utils, path_utils
 
-from components import versioned_pusher
+from components import version_choice, versioned_pusher
 
 CANDIDATE_KEY = "model"
 BASELINE_KEY = "baseline_model"
-SERVING_DIR_KEY = "serving_dir"
-# Set by the local driver: the chosen version, "" for none. Absent on Kubeflow.
-CHOSEN_VERSION_KEY = "chosen_version"
+SERVING_DIR_KEY = version_choice.SERVING_DIR_KEY
 # On the output artifact: the version it copies, "" for no baseline.
 VERSION_PROPERTY = "baseline_version"
 
@@ -74,18 +68,10 @@ def has_model(model: types.Artifact) -> bool:
     return fileio.exists(os.path.join(path_utils.serving_model_path(model.uri), "saved_model.pb"))
 
 
-class Driver(dsl_driver.BaseDriver, base_driver.BaseDriver):
-    """Local runs: chooses before the cache lookup, so the choice is the cache key.
-
-    Both bases, as TFX's ExampleGen driver has: the DSL checks the first, the
-    local launcher calls `run` of the second."""
-
-    def run(self, execution_info: data_types.ExecutionInfo) -> driver_output_pb2.DriverOutput:
-        [candidate] = execution_info.input_dict[CANDIDATE_KEY]
-        version = choose(execution_info.exec_properties[SERVING_DIR_KEY], candidate)
-        output = driver_output_pb2.DriverOutput()
-        output.exec_properties[CHOSEN_VERSION_KEY].string_value = version or ""
-        return output
+class Driver(version_choice.ChoosingDriver):
+    def choose(self, serving_dir, input_dict):
+        [candidate] = input_dict[CANDIDATE_KEY]
+        return choose(serving_dir, candidate)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -97,10 +83,8 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         serving_dir = exec_properties[SERVING_DIR_KEY]
         baseline = artifact_utils.get_single_instance(output_dict[BASELINE_KEY])
-        version = exec_properties.get(CHOSEN_VERSION_KEY)
-        if version is None:  # no driver ran (Kubeflow): choose now
-            candidate = artifact_utils.get_single_instance(input_dict[CANDIDATE_KEY])
-            version = choose(serving_dir, candidate) or ""
+        version = version_choice.chosen_version(exec_properties, lambda directory: choose(
+            directory, artifact_utils.get_single_instance(input_dict[CANDIDATE_KEY])))
         if version:
             io_utils.copy_dir(
                 os.path.join(serving_dir, version), path_utils.serving_model_path(baseline.uri)
@@ -110,10 +94,7 @@ class Executor(base_executor.BaseExecutor):
 
 
 class LatestBlessedModelSpec(component_spec.ComponentSpec):
-    PARAMETERS = {
-        SERVING_DIR_KEY: component_spec.ExecutionParameter(type=str),
-        CHOSEN_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
-    }
+    PARAMETERS = version_choice.PARAMETERS
     INPUTS = {CANDIDATE_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
     OUTPUTS = {BASELINE_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
 

@@ -14,7 +14,7 @@ or a version pushed before statistics were recorded) that artifact holds no
 split, and this module's `DistributionValidator` reads it as no baseline, as
 TFX's reads a missing one: the comparison passes.
 
-Caching, as for LatestBlessedModel: locally a driver puts the chosen version
+Caching, as for LatestBlessedModel (components/version_choice.py): locally a driver puts the chosen version
 in the execution's properties before TFX's cache lookup; on Kubeflow the task
 chooses when it runs (its cache is off).
 """
@@ -24,23 +24,19 @@ from typing import Any, Dict, List, Optional
 from tfx import types
 from tfx.components.distribution_validator import component as dv_component
 from tfx.components.distribution_validator import executor as dv_executor
-from tfx.dsl.components.base import base_component, base_driver as dsl_driver
+from tfx.dsl.components.base import base_component
 from tfx.dsl.components.base import base_executor, executor_spec
 from tfx.dsl.io import fileio
-from tfx.orchestration.portable import base_driver, data_types
-from tfx.proto.orchestration import driver_output_pb2
 from tfx.types import artifact_utils, channel, component_spec, standard_artifacts
 from tfx.types import standard_component_specs
 from tfx.proto import distribution_validator_pb2
 from tfx.utils import io_utils, proto_utils
 
-from components import versioned_pusher
+from components import version_choice, versioned_pusher
 
 TRAIN_SPLIT = "train"
-SERVING_DIR_KEY = "serving_dir"
+SERVING_DIR_KEY = version_choice.SERVING_DIR_KEY
 OUTPUT_KEY = "baseline_statistics"
-# Set by the local driver: the chosen version, "" for none. Absent on Kubeflow.
-CHOSEN_VERSION_KEY = "chosen_version"
 # On the output artifact: the version whose statistics it holds, "" for none.
 VERSION_PROPERTY = "baseline_version"
 STATISTICS_FILE = "FeatureStats.pb"  # TFX's name, in Split-<name>/
@@ -61,14 +57,9 @@ def has_statistics(statistics: types.Artifact) -> bool:
     return bool(artifact_utils.decode_split_names(statistics.split_names))
 
 
-class Driver(dsl_driver.BaseDriver, base_driver.BaseDriver):
-    """Local runs: chooses before the cache lookup (see components/baseline_model.py)."""
-
-    def run(self, execution_info: data_types.ExecutionInfo) -> driver_output_pb2.DriverOutput:
-        version = choose(execution_info.exec_properties[SERVING_DIR_KEY])
-        output = driver_output_pb2.DriverOutput()
-        output.exec_properties[CHOSEN_VERSION_KEY].string_value = version or ""
-        return output
+class Driver(version_choice.ChoosingDriver):
+    def choose(self, serving_dir, input_dict):
+        return choose(serving_dir)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -80,9 +71,7 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         serving_dir = exec_properties[SERVING_DIR_KEY]
         statistics = artifact_utils.get_single_instance(output_dict[OUTPUT_KEY])
-        version = exec_properties.get(CHOSEN_VERSION_KEY)
-        if version is None:  # no driver ran (Kubeflow): choose now
-            version = choose(serving_dir) or ""
+        version = version_choice.chosen_version(exec_properties, choose)
         statistics.split_names = artifact_utils.encode_split_names([TRAIN_SPLIT] if version else [])
         if version:
             io_utils.copy_file(
@@ -95,10 +84,7 @@ class Executor(base_executor.BaseExecutor):
 
 
 class LatestBlessedStatisticsSpec(component_spec.ComponentSpec):
-    PARAMETERS = {
-        SERVING_DIR_KEY: component_spec.ExecutionParameter(type=str),
-        CHOSEN_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
-    }
+    PARAMETERS = version_choice.PARAMETERS
     INPUTS = {}
     OUTPUTS = {OUTPUT_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
 
