@@ -77,7 +77,8 @@ def test_runs_show_explains_why_the_trainer_ran_and_why_not_blessed(shared):
     [version] = [p.name for p in Path(shared.cfg().serving_dir).iterdir()]
     baseline = _nodes(shared, shared.ids["not_blessed"])["Evaluator"].inputs["baseline_model"][0].uri
     assert f"  baseline model: version {version}, {baseline}" in show.splitlines(), show
-    assert "  pushed: nothing" in show.splitlines()
+    assert "  pushed: nothing (kept back by the Evaluator (not blessed))" in show.splitlines(), show
+    assert re.search(r"^  serving check: passed \(batch 1 p50 [\d.]+ ms p99 [\d.]+ ms, batch 32 ", show, re.M), show
 
     first = _cli("runs", "show", shared.ids["blessed"], output_dir=shared.output_dir)
     assert "Verdict: blessed: every threshold passed (no baseline yet" in first
