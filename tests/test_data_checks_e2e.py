@@ -46,7 +46,7 @@ def _stopped_at_the_gate(capfd, data_dir: Path, output_dir: Path, problem: str) 
     nodes = metadata.executions(store, metadata.runs(store, cfg.pipeline_name)[-1])
     assert nodes[dag.VALIDATION_GATE].state == "failed"
     shown = "\n".join(runs.show_run(cfg, "latest"))  # `runs show` names the check
-    assert "      error: The examples failed the data checks" in shown and line in shown
+    assert "      error: DataValidationError: The examples failed the data checks" in shown and line in shown
     assert not metadata.node_history(store, cfg.pipeline_name, dag.TRAINER)  # never trained, in any run
     serving = Path(cfg.serving_dir)
     assert not serving.exists() or not [p for p in serving.iterdir() if p.name.isdigit()]
