@@ -115,8 +115,13 @@ class Summaries:
                 labels.append(batch_labels.numpy())
             self._sample = (np.concatenate(images), np.concatenate(labels))
         images, labels = self._sample
+        # A plain call, not predict_on_batch: under a multi-worker strategy
+        # only the chief gets here, and Keras' predict would start a
+        # collective the other workers never join (a hang, or a dtype
+        # mismatch in the next collective). Nor does it trace a new predict
+        # function each time.
         predicted = np.concatenate([
-            np.argmax(model.predict_on_batch(images[i:i + 256]), axis=-1)
+            np.argmax(model(images[i:i + 256], training=False).numpy(), axis=-1)
             for i in range(0, len(images), 256)
         ])
         wrong = np.flatnonzero(predicted != labels)
