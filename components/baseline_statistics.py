@@ -37,19 +37,31 @@ from components import version_choice, versioned_pusher
 TRAIN_SPLIT = "train"
 SERVING_DIR_KEY = version_choice.SERVING_DIR_KEY
 OUTPUT_KEY = "baseline_statistics"
+CURRENT_KEY = "statistics"  # this run's StatisticsGen output
 # On the output artifact: the version whose statistics it holds, "" for none.
 VERSION_PROPERTY = "baseline_version"
 STATISTICS_FILE = "FeatureStats.pb"  # TFX's name, in Split-<name>/
 
 
-def choose(serving_dir: str) -> Optional[str]:
-    """The newest version under `serving_dir`, if it recorded its statistics."""
+def choose(serving_dir: str, current: Optional[types.Artifact] = None) -> Optional[str]:
+    """The newest version under `serving_dir`, if it recorded its statistics
+    and they are not `current`'s (this run's StatisticsGen output).
+
+    A version trained on this very data (a re-run, its model pushed by the
+    first) has nothing to drift from: choosing none then keeps the choice,
+    and so TFX's cache, what it was in the first run.
+    """
     found = versioned_pusher.versions(serving_dir)
-    if found and fileio.exists(
-        os.path.join(serving_dir, found[-1], versioned_pusher.TRAIN_STATISTICS_FILE)
-    ):
-        return found[-1]
-    return None
+    if not found:
+        return None
+    recorded = os.path.join(serving_dir, found[-1], versioned_pusher.TRAIN_STATISTICS_FILE)
+    if not fileio.exists(recorded):
+        return None
+    if current is not None:
+        own = os.path.join(artifact_utils.get_split_uri([current], TRAIN_SPLIT), STATISTICS_FILE)
+        if fileio.exists(own) and io_utils.read_bytes_file(own) == io_utils.read_bytes_file(recorded):
+            return None
+    return found[-1]
 
 
 def has_statistics(statistics: types.Artifact) -> bool:
@@ -59,7 +71,8 @@ def has_statistics(statistics: types.Artifact) -> bool:
 
 class Driver(version_choice.ChoosingDriver):
     def choose(self, serving_dir, input_dict):
-        return choose(serving_dir)
+        [current] = input_dict[CURRENT_KEY]
+        return choose(serving_dir, current)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -71,7 +84,8 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         serving_dir = exec_properties[SERVING_DIR_KEY]
         statistics = artifact_utils.get_single_instance(output_dict[OUTPUT_KEY])
-        version = version_choice.chosen_version(exec_properties, choose)
+        version = version_choice.chosen_version(exec_properties, lambda directory: choose(
+            directory, artifact_utils.get_single_instance(input_dict[CURRENT_KEY])))
         statistics.split_names = artifact_utils.encode_split_names([TRAIN_SPLIT] if version else [])
         if version:
             io_utils.copy_file(
@@ -85,7 +99,7 @@ class Executor(base_executor.BaseExecutor):
 
 class LatestBlessedStatisticsSpec(component_spec.ComponentSpec):
     PARAMETERS = version_choice.PARAMETERS
-    INPUTS = {}
+    INPUTS = {CURRENT_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
     OUTPUTS = {OUTPUT_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
 
 
@@ -94,10 +108,12 @@ class LatestBlessedStatistics(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
     DRIVER_CLASS = Driver
 
-    def __init__(self, serving_dir: str):
-        """The training statistics of the newest version in `serving_dir` (the Pusher's)."""
+    def __init__(self, statistics: types.BaseChannel, serving_dir: str):
+        """The training statistics of the newest version in `serving_dir` (the
+        Pusher's), unless they are `statistics` (this run's) themselves."""
         super().__init__(
             spec=LatestBlessedStatisticsSpec(
+                statistics=statistics,
                 serving_dir=serving_dir,
                 baseline_statistics=channel.Channel(type=standard_artifacts.ExampleStatistics),
             )

@@ -131,7 +131,9 @@ def create_pipeline(
         config=distribution_config,
         include_split_pairs=[("eval", "train")],
     ).with_id(SKEW_VALIDATOR)
-    baseline_statistics = LatestBlessedStatistics(serving_dir=config.serving_dir).with_id(
+    baseline_statistics = LatestBlessedStatistics(
+        statistics=statistics_gen.outputs[STATISTICS_KEY], serving_dir=config.serving_dir
+    ).with_id(
         BASELINE_STATISTICS
     )
     drift_validator = DistributionValidator(

@@ -128,7 +128,7 @@ def test_training_labels_drifted_from_the_blessed_models(blessed_then_not_blesse
     assert sorted(os.listdir(cfg.serving_dir)) == pushed_before  # nothing pushed
 
 
-def test_the_shared_runs_pass_every_data_check_and_the_second_is_compared_with_the_first(blessed_then_not_blessed):
+def test_the_shared_runs_pass_every_data_check_and_same_data_is_not_compared_with_itself(blessed_then_not_blessed):
     cfg = blessed_then_not_blessed.cfg()
     store = metadata.open_store(cfg.metadata_path)
     for name, run_id in blessed_then_not_blessed.ids.items():
@@ -138,7 +138,8 @@ def test_the_shared_runs_pass_every_data_check_and_the_second_is_compared_with_t
         checks = json.loads(metadata.custom_value(artifact, "checks"))
         assert checks and all(check["passed"] for check in checks), checks
         drift = [check for check in checks if check["name"].startswith("drift")]
-        # The first run had no blessed model to compare with; the second has
-        # the first's, trained on the same digits.
-        assert (name, len(drift)) in (("blessed", 0), ("not_blessed", 2))
-        assert all(check["value"] == 0 for check in drift)
+        # The first run had no blessed model to compare with; the second's
+        # is the first's, trained on these very digits: nothing to drift
+        # from, so no comparison (components/baseline_statistics.py), which
+        # keeps a re-run with nothing changed all cache hits.
+        assert drift == [], (name, drift)

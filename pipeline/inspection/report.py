@@ -177,5 +177,5 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     trained = hyperparameters.lines(nodes.get("Trainer"))
     if trained:
         trained = ["Hyperparameters (source: default, flag, env or tuned):"] + trained
-    return (lines + _data_check_lines(summary) + _threshold_lines(summary) + _serving_lines(summary) + _metric_lines(summary) + trained
+    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _data_check_lines(summary) + _metric_lines(summary) + trained
             + [f"HTML report: {path}"]), status
