@@ -26,7 +26,7 @@ from typing import Dict, List, Optional
 
 from pipeline import config as config_lib
 from pipeline import dag
-from pipeline.inspection import metadata
+from pipeline.inspection import metadata, run_summary
 from pipeline.process import boundary
 
 from trainer_module.config import TRAINING_SUMMARY_FILE
@@ -91,7 +91,7 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
         node: (metadata.wall_seconds(n.execution), n.state) for node, n in nodes.items()
     }
     result["executed"] = sorted(n for n, (_, state) in result["components"].items() if state != "cached")
-    summary = metadata.summarize(store, run)
+    summary = run_summary.summarize(store, run)
     result["accuracy"] = summary.accuracy
     result["blessed"] = summary.blessed
     trainer = nodes[TRAINER]

@@ -32,7 +32,7 @@ from components import dir_lock
 from components.versioned_pusher import STAGING_PREFIX
 from pipeline import config as config_lib
 from pipeline import dag
-from pipeline.inspection import metadata
+from pipeline.inspection import metadata, run_summary
 from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
 from trainer_module.export import SERVING_IMAGES, export_serving_model
 from trainer_module.model import build_model
@@ -228,7 +228,7 @@ def test_a_plain_rerun_after_the_push_kill_completes_and_pushes(story):
     store, run, nodes = story.latest_run()
     assert nodes[dag.TRAINER].state == "cached" and nodes[dag.PUSHER].state == "complete"
     [old, new] = story.versions()
-    assert old == "1" and metadata.summarize(store, run).pushed_to == str(story.serving / new)
+    assert old == "1" and run_summary.summarize(store, run).pushed_to == str(story.serving / new)
     story.served[new] = _tree(story.serving / new)
     story.good_version = new
     story.stop_watching()
@@ -271,7 +271,7 @@ def test_a_plain_rerun_after_the_kills_completes(story):
 
 def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
     store, run, nodes = story.latest_run()
-    summary = metadata.summarize(store, run)
+    summary = run_summary.summarize(store, run)
     assert summary.blessed is False and summary.pushed_to is None
     assert "Model: NOT blessed" in story.rerun_output and "Pushed to: nothing pushed" in story.rerun_output
     # Not for the absolute bar (0 here): for falling below run G's model, the

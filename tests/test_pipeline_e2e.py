@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from pipeline import config as config_lib
 from pipeline import dag
-from pipeline.inspection import metadata
+from pipeline.inspection import metadata, run_summary
 from tests.conftest import run_cli
 from trainer_module.export import SERVING_IMAGES
 from trainer_module.config import TRAINING_SUMMARY_FILE
@@ -64,7 +64,7 @@ def test_every_component_completes_and_the_model_is_blessed_and_pushed(first_run
     store, run, nodes = _latest_run(output_dir)
     assert set(nodes) == ALL_COMPONENTS
     assert {n: e.state for n, e in nodes.items()} == {n: "complete" for n in ALL_COMPONENTS}
-    summary = metadata.summarize(store, run)
+    summary = run_summary.summarize(store, run)
     assert summary.blessed is True
     assert summary.accuracy >= 0.9
     assert sorted(summary.accuracy_per_digit) == list(range(10))
@@ -107,8 +107,8 @@ def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_ru
     assert result.returncode == 0, result.stderr[-3000:]
     store, run, nodes = _latest_run(output_dir)
     assert nodes[dag.TRAINER].state == "cached" and nodes[dag.EVALUATOR].state == "complete"
-    assert metadata.summarize(store, run).blessed is False
-    assert metadata.summarize(store, run).pushed_to is None
+    assert run_summary.summarize(store, run).blessed is False
+    assert run_summary.summarize(store, run).pushed_to is None
     assert "Model: NOT blessed" in result.stdout and "nothing pushed" in result.stdout
     assert _versions(output_dir) == pushed_before
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from components.evaluation_report import summary as summary_lib
-from pipeline.inspection import metadata
+from pipeline.inspection import metadata, run_summary
 from tests.test_report_render import _summary
 
 
@@ -65,4 +65,4 @@ def test_read_refuses_a_summary_from_a_newer_schema(tmp_path):
 def test_ml_metadata_reader_names_the_baseline_property_as_its_writer_does():
     from components import baseline_model
 
-    assert metadata.BASELINE_VERSION_PROPERTY == baseline_model.VERSION_PROPERTY
+    assert run_summary.BASELINE_VERSION_PROPERTY == baseline_model.VERSION_PROPERTY

@@ -79,11 +79,11 @@ def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
 def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
     from components.evaluation_report import HTML_FILE
     from pipeline import dag
-    from pipeline.inspection import metadata
+    from pipeline.inspection import metadata, run_summary
 
     store = metadata.open_store(cfg.metadata_path)
     run = metadata.runs(store, cfg.pipeline_name)[-1]
-    summary = metadata.summarize(store, run)
+    summary = run_summary.summarize(store, run)
     print(f"\nRun {summary.run_id} finished in {seconds:.0f} s")
     print("\n".join(format_table(None, summary.states.items(), indent=2)))
     if summary.accuracy is not None:

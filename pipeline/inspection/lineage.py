@@ -3,7 +3,7 @@
 import os
 from typing import List
 
-from pipeline.inspection import explain, hyperparameters, metadata
+from pipeline.inspection import explain, hyperparameters, metadata, run_summary
 from pipeline.config import PipelineConfig
 from pipeline.errors import UserError
 
@@ -33,7 +33,7 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     [pusher] = store.get_executions_by_id([event.execution_id])
     [run] = [c for c in store.get_contexts_by_execution(pusher.id) if c.type == "pipeline_run"]
     nodes = metadata.executions(store, run)
-    summary = metadata.summarize(store, run)
+    summary = run_summary.summarize(store, run)
 
     lines = [f"Model {serving_path}", f"  pushed by run {run.name}"]
     trainer = nodes["Trainer"]

@@ -1,14 +1,14 @@
 """`runs list`, `runs show`, `runs compare`: what ML Metadata knows about runs.
 
 ML Metadata alone: every figure shown was recorded by a component when the
-run happened (metadata.summarize), so these commands import neither
+run happened (run_summary.summarize), so these commands import neither
 TensorFlow nor TFMA (tests/test_inspect_imports.py keeps it so).
 """
 import datetime
 from typing import Dict, List, Optional
 
 from pipeline import dag
-from pipeline.inspection import explain, hyperparameters, metadata
+from pipeline.inspection import explain, hyperparameters, metadata, run_summary
 from pipeline.config import PipelineConfig
 
 
@@ -30,7 +30,7 @@ def list_runs(cfg: PipelineConfig) -> List[str]:
     rows = [["RUN", "STARTED", "STATUS", "WALL", "ACCURACY", "BLESSED", "PUSHED"]]
     for run in metadata.runs(store, cfg.pipeline_name):
         nodes = metadata.executions(store, run)
-        summary = metadata.summarize(store, run, nodes)
+        summary = run_summary.summarize(store, run, nodes)
         rows.append([
             run.name, _start(run), metadata.run_status(nodes),
             f"{metadata.run_wall_seconds(run, nodes):.0f} s", _pct(summary.accuracy),
@@ -61,10 +61,10 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
     trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
-    return lines + _verdict_lines(metadata.summarize(store, run, nodes))
+    return lines + _verdict_lines(run_summary.summarize(store, run, nodes))
 
 
-def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
+def _verdict_lines(summary: run_summary.RunSummary) -> List[str]:
     if summary.blessed is None:
         return ["Verdict: not evaluated"]
     lines = [f"Verdict: {summary.verdict or ('blessed' if summary.blessed else 'not blessed')}",
@@ -76,7 +76,7 @@ def _verdict_lines(summary: metadata.RunSummary) -> List[str]:
     return lines + [f"  pushed: {pushed}" + ("" if summary.pushed_to else _kept_back_by(summary))]
 
 
-def _serving_lines(summary: metadata.RunSummary) -> List[str]:
+def _serving_lines(summary: run_summary.RunSummary) -> List[str]:
     if summary.serving_blessed is None:
         return []
     if not summary.serving_blessed:
@@ -87,7 +87,7 @@ def _serving_lines(summary: metadata.RunSummary) -> List[str]:
     return [f"  serving check: passed ({figures})" if figures else "  serving check: passed"]
 
 
-def _kept_back_by(summary: metadata.RunSummary) -> str:
+def _kept_back_by(summary: run_summary.RunSummary) -> str:
     """Which checks kept the model from the Pusher (it pushes only what both blessed)."""
     checks = []
     if summary.blessed is False:
@@ -100,7 +100,7 @@ def _kept_back_by(summary: metadata.RunSummary) -> str:
 def _facts(store, run) -> Dict[str, object]:
     """What `compare` puts side by side for one run."""
     nodes = metadata.executions(store, run)
-    summary = metadata.summarize(store, run, nodes)
+    summary = run_summary.summarize(store, run, nodes)
     facts: Dict[str, object] = {}
     trainer = nodes.get("Trainer")
     if trainer:
