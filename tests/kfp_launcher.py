@@ -244,9 +244,19 @@ class Bucket:
         key = self.key(uri)
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=key):
             for obj in page.get("Contents", []):
-                target = os.path.join(local_dir, os.path.relpath(obj["Key"], key))
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                self.client.download_file(self.bucket, obj["Key"], target)
+                # filepath.Rel gives "." for the key itself and for a "dir/" marker
+                # object: both become the artifact's own local path (a file).
+                relative = os.path.relpath(obj["Key"], key)
+                target = local_dir if relative == "." else os.path.join(local_dir, relative)
+                try:  # downloadFile (:180-205): MkdirAll of the parent, then os.Create
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    if os.path.isdir(target):
+                        raise IsADirectoryError(f"open {target}: is a directory")
+                    self.client.download_file(self.bucket, obj["Key"], target)
+                except OSError as e:
+                    raise LauncherError(
+                        f"downloadFile(): unable to complete copying {q(obj['Key'])} to local storage {q(target)}: {e}"
+                    ) from None
 
     def upload(self, local: str, uri: str) -> bool:
         """UploadBlob (object_store.go:88-121); False when `local` does not

@@ -152,3 +152,20 @@ def test_tasks_are_ordered_by_their_producers_and_dependencies():
     with pytest.raises(LauncherError, match='unknown producer task "z"'):
         kfp_driver.dependency_order({"tasks": {"a": {"dependentTasks": ["z"]}}})
     assert json.loads(SESSION)["Params"] == {"fromEnv": "true"}
+
+
+def test_a_directory_marker_under_an_input_fails_its_download(s3, s3_endpoint, s3_mnist, tmp_path):
+    """An empty "dir/" object (what tensorflow-io's S3 CreateDir can write,
+    tensorflow/io#1597) is listed under the artifact's key; the launcher's
+    DownloadBlob makes it the artifact's own local path, a file, and then
+    cannot make that path the directory the next object needs."""
+    from tests import kfp_launcher
+
+    s3.put_object(Bucket=BUCKET, Key="toy/marker/out/", Body=b"")
+    s3.put_object(Bucket=BUCKET, Key="toy/marker/out/data.txt", Body=b"x")
+    env = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_REGION": REGION, **{
+        "AWS_ACCESS_KEY_ID": SECRETS[SECRET]["accesskey"], "AWS_SECRET_ACCESS_KEY": SECRETS[SECRET]["secretkey"]}}
+    bucket = kfp_launcher.Bucket(BUCKET, "", env)
+    with pytest.raises(LauncherError, match="toy/marker/out/data.txt"):
+        bucket.download(f"s3://{BUCKET}/toy/marker/out", str(tmp_path / "out"))
+    bucket.download(f"s3://{BUCKET}/toy/marker/out/data.txt", str(tmp_path / "file"))  # a file's own key is fine

@@ -17,7 +17,8 @@ from typing import Any, Dict, List
 from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
-from tfx.utils import io_utils, path_utils
+from tfx.dsl.io import fileio
+from tfx.utils import path_utils
 
 from components.serving_check import check
 
@@ -40,11 +41,22 @@ RESULT_FILE = "serving_check.json"
 
 
 def mark(blessing: types.Artifact, result: check.Result) -> None:
-    """Writes the result, then TFX's blessing file and property."""
-    io_utils.write_string_file(os.path.join(blessing.uri, RESULT_FILE), json.dumps(result.to_json(), indent=1))
-    io_utils.write_string_file(
-        os.path.join(blessing.uri, BLESSED_FILE if result.blessed else NOT_BLESSED_FILE), ""
-    )
+    """Writes the result, then TFX's blessing file and property.
+
+    One makedirs, before either file exists: tensorflow-io's S3 CreateDir
+    writes an empty "dir/" object when the directory already exists, by its
+    inverted check (tensorflow/io#1597, open at 0.37.1), and a KFP launcher
+    downloading the artifact fails on that object (tests/kfp_launcher.py,
+    Bucket.download). Once, a driver-faithful KFP run did fail so here.
+    """
+    fileio.makedirs(blessing.uri)
+    files = {
+        RESULT_FILE: json.dumps(result.to_json(), indent=1),
+        BLESSED_FILE if result.blessed else NOT_BLESSED_FILE: "",
+    }
+    for name, text in files.items():
+        with fileio.open(os.path.join(blessing.uri, name), "w") as f:
+            f.write(text)
     blessing.set_int_custom_property(BLESSED_PROPERTY, 1 if result.blessed else 0)
     blessing.set_string_custom_property(REASON_PROPERTY, "; ".join(result.reasons))
     latency = {
