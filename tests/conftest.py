@@ -274,7 +274,7 @@ def kubeflow_s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
     cfg = config_lib.from_env(
         {}, output_dir=f"s3://{BUCKET}/{KUBEFLOW_S3_PREFIX}", mnist_dir=s3_mnist, image=KUBEFLOW_IMAGE,
         max_examples_per_split=KUBEFLOW_SUBSET, s3_endpoint=s3_endpoint, s3_region=REGION, epochs=1,
-        enable_cache=False, image_project_root=str(PROJECT_ROOT),
+        image_project_root=str(PROJECT_ROOT),
     )
     spec_path = tmp_path_factory.mktemp("kfp_s3_spec") / "mnist-tfx.yaml"
     result = run_cli(
@@ -283,9 +283,10 @@ def kubeflow_s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
         # A model of a few hundred digits and one epoch: blessed, so that a run pushes.
         "--accuracy-lower-bound", 0, "--digit-accuracy-lower-bound", 0,
         "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region, "--s3-credentials-secret", SECRET,
-        # A second run must run again, not be served from the first's cache
-        # (KFP 2.5.0 backend/src/v2/driver/driver.go:359-378).
-        "--no-enable-cache", "--image-project-root", cfg.image_project_root, "--package-path", spec_path,
+        # The cache on, as KFP defaults: a second run is served from the
+        # first's cache (backend/src/v2/driver/driver.go:359-378) except where
+        # the spec turns it off (the baselines) and downstream of those.
+        "--image-project-root", cfg.image_project_root, "--package-path", spec_path,
         env={**CREDENTIALS, **NO_CLOUD},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]

@@ -1,8 +1,8 @@
 """The compiled spec, run twice as a KFP 2.5.0 backend would run it.
 
 The spec is compiled by the CLI with its root and data on s3:// (moto's S3
-server on loopback, as in test_kubeflow_s3.py), the subset and one epoch, no
-cache, and the project's checkout standing for the image's copy
+server on loopback, as in test_kubeflow_s3.py), the subset and one epoch, the
+cache on (KFP's default), and the project's checkout standing for the image's copy
 (--image-project-root). tests/kfp_driver.py then runs every task of it, twice,
 with distinct run ids and one ML Metadata between them, the way the backend's
 driver and launcher do (backend/src/ at tag 2.5.0):
@@ -24,8 +24,12 @@ under the serving directory on s3://; that model predicts exactly what the
 same Trainer code predicts trained here on the local run's examples (the
 project's determinism: tests/test_determinism.py); run 2's Evaluator is given
 run 1's pushed model as its baseline, by LatestBlessedModel
-(components/baseline_model.py), while run 1's had none.
+(components/baseline_model.py), while run 1's had none. Run 2's spec trains
+with another seed; what depends only on unchanged inputs (ingestion,
+statistics) is a cache hit, and the baselines, the Trainer and what reads
+them run again.
 """
+import copy
 import json
 import os
 import posixpath
@@ -65,9 +69,9 @@ def runs(compiled, tmp_path_factory):
     backend = kfp_driver.Backend()  # one ML Metadata, as in a cluster
     done = []
     try:
-        for run_id in RUN_IDS:
+        for run_id, run_spec in zip(RUN_IDS, (spec, _with_another_seed(spec))):
             done.append(kfp_driver.run_pipeline(
-                spec, cfg.pipeline_root, run_id, work_dir, platform=platform, secrets=SECRETS,
+                run_spec, cfg.pipeline_root, run_id, work_dir, platform=platform, secrets=SECRETS,
                 image_env=IMAGE_ENV, backend=backend,
             ))
             if done[-1].failed:
@@ -75,6 +79,18 @@ def runs(compiled, tmp_path_factory):
     except LauncherError as refused:
         return refused
     return done
+
+
+def _with_another_seed(spec):
+    """The spec a user compiles after changing one training setting: run 2
+    trains a new candidate (the same model would be its own baseline, which
+    LatestBlessedModel never chooses), and everything upstream is the cache's."""
+    changed = copy.deepcopy(spec)
+    constant = changed["root"]["dag"]["tasks"][dag.TRAINER]["inputs"]["parameters"]["custom_config"]["runtimeValue"]
+    custom_config = json.loads(constant["constant"])
+    custom_config["seed"] += 1
+    constant["constant"] = json.dumps(custom_config)
+    return changed
 
 
 def _runs(runs):
@@ -225,3 +241,10 @@ def test_run_2_evaluates_against_run_1s_pushed_model(runs, s3):
     copied = baseline["uri"][len(f"s3://{BUCKET}/"):] + "/Format-Serving/saved_model.pb"
     original = pushed["pushed_destination"][len(f"s3://{BUCKET}/"):] + "/saved_model.pb"
     assert s3.get_object(Bucket=BUCKET, Key=copied)["Body"].read() == s3.get_object(Bucket=BUCKET, Key=original)["Body"].read()
+
+
+def test_run_2_reuses_the_cache_up_to_what_the_new_seed_and_the_baselines_change(runs):
+    run_2 = _runs(runs)[1]
+    cached = {name for name, task in run_2.tasks.items() if task.cached}
+    assert {dag.SCHEMA_GEN, dag.EXAMPLE_GEN, dag.STATISTICS_GEN, dag.EXAMPLE_VALIDATOR} <= cached, cached
+    assert not cached & {dag.BASELINE_STATISTICS, dag.TRAINER, dag.BASELINE, dag.EVALUATOR, dag.PUSHER}, cached
