@@ -80,3 +80,11 @@ def test_a_schedule_moves_the_learning_rate(examples, tmp_path):
     _train(examples, "custom", str(tmp_path / "cos"), lr_schedule="cosine")
     rates = [float(tf.make_ndarray(e.tensor_proto)) for e in _tags(str(tmp_path / "cos")).Tensors("step/learning_rate")]
     assert len(rates) >= 2 and rates == sorted(rates, reverse=True) and rates[0] > rates[-1]
+
+
+def test_each_trainer_execution_is_its_own_hparams_trial_locally_and_on_kubeflow():
+    from trainer_module.task import trial_name
+
+    assert trial_name("/out/pipeline_root/Trainer/model_run/23") == "23"
+    assert trial_name("s3://b/kfp/pipeline_root/Trainer/6f991c74-4d01/model_run") == "6f991c74-4d01"
+    assert trial_name("gs://b/root/Trainer/1f2e/model_run/") == "1f2e"

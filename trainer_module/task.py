@@ -18,6 +18,21 @@ from trainer_module.model import build_model
 from trainer_module.summaries import Summaries, hparam_values
 from trainer_module.train_loop import LOOPS
 
+# The Trainer's output key (tfx.types.standard_component_specs.MODEL_RUN_KEY),
+# the last part of a model_run URI that KFP makes; not imported, since
+# importing TFX's component specs loads TFMA.
+MODEL_RUN_KEY = "model_run"
+
+
+def trial_name(model_run_dir: str) -> str:
+    """What tells this Trainer execution's model_run from others': its own
+    directory locally (<root>/Trainer/model_run/<execution id>), its parent on
+    Kubeflow (<root>/Trainer/<task uuid>/model_run), where every run's ends
+    in the output key."""
+    path = model_run_dir.rstrip("/")
+    name = os.path.basename(path)
+    return os.path.basename(os.path.dirname(path)) if name == MODEL_RUN_KEY else name
+
 
 def run_fn(fn_args) -> None:
     keras = keras_choice.require()
@@ -53,12 +68,12 @@ def run_fn(fn_args) -> None:
     tuned = {k: getattr(config, k) for k, source in sources.items() if source == hyperparameters.TUNED}
     if tuned:
         print(f"Tuned hyperparameters (the Tuner's best trial): {tuned}", flush=True)
-    # TensorBoard's run: the chief's model_run directory, named after it
-    # (the Trainer execution) in the HParams view.
+    # TensorBoard's run: the chief's model_run directory, named after the
+    # Trainer execution in the HParams view.
     summaries = (
         Summaries(
             os.path.join(fn_args.model_run_dir, TENSORBOARD_DIR), config,
-            run_name=os.path.basename(fn_args.model_run_dir),
+            run_name=trial_name(fn_args.model_run_dir),
         )
         if distribution.is_chief(strategy)
         else Summaries.off(config)
