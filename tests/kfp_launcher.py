@@ -250,8 +250,6 @@ class Bucket:
                 target = local_dir if relative == "." else os.path.join(local_dir, relative)
                 try:  # downloadFile (:180-205): MkdirAll of the parent, then os.Create
                     os.makedirs(os.path.dirname(target), exist_ok=True)
-                    if os.path.isdir(target):
-                        raise IsADirectoryError(f"open {target}: is a directory")
                     self.client.download_file(self.bucket, obj["Key"], target)
                 except OSError as e:
                     raise LauncherError(

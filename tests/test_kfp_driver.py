@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests import kfp_driver
-from tests.conftest import BUCKET, REGION, SECRET, SECRETS
+from tests.conftest import BUCKET, CREDENTIALS, REGION, SECRET, SECRETS
 from tests.kfp_launcher import LauncherError, bucket_config
 
 # A task: writes an executor output giving each output artifact metadata of
@@ -163,9 +163,7 @@ def test_a_directory_marker_under_an_input_fails_its_download(s3, s3_endpoint, s
 
     s3.put_object(Bucket=BUCKET, Key="toy/marker/out/", Body=b"")
     s3.put_object(Bucket=BUCKET, Key="toy/marker/out/data.txt", Body=b"x")
-    env = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_REGION": REGION, **{
-        "AWS_ACCESS_KEY_ID": SECRETS[SECRET]["accesskey"], "AWS_SECRET_ACCESS_KEY": SECRETS[SECRET]["secretkey"]}}
-    bucket = kfp_launcher.Bucket(BUCKET, "", env)
+    bucket = kfp_launcher.Bucket(BUCKET, "", {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_REGION": REGION, **CREDENTIALS})
     with pytest.raises(LauncherError, match="toy/marker/out/data.txt"):
         bucket.download(f"s3://{BUCKET}/toy/marker/out", str(tmp_path / "out"))
     bucket.download(f"s3://{BUCKET}/toy/marker/out/data.txt", str(tmp_path / "file"))  # a file's own key is fine
