@@ -24,8 +24,12 @@ $(STAMP): requirements.lock pyproject.toml scripts/setup.sh
 run: setup
 	$(PY) -m pipeline run $(ARGS)
 
+# Two workers (TEST_WORKERS=0 for one process); tests/conftest.py groups the
+# modules that share a pipeline run onto one worker.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(ARGS)
 
 # The pipeline against the seed tutorial's bare script (docs/performance.md).
 bench: setup
