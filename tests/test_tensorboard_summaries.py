@@ -76,6 +76,39 @@ def test_summaries_do_not_change_the_trained_weights(examples, tmp_path, loop):
     assert glob.glob(str(tmp_path / "on" / "events.out.tfevents.*"))
 
 
+def test_the_custom_loops_grid_from_its_test_pass_is_the_grid_inference_gives(examples, tmp_path):
+    """The custom loop draws the misclassified digits from the test pass's own
+    predictions; the other loops run the model on the same first eval digits.
+    Both must show the same digits, predictions and count."""
+    from trainer_module import input_pipeline
+    from trainer_module.config import TrainConfig
+    from trainer_module.model import build_model
+    from trainer_module.summaries import MISCLASSIFIED_TAG, Summaries
+
+    weights, history = _train(examples, "custom", str(tmp_path / "test_pass"))
+    model = build_model()
+    model.set_weights(weights)
+    config = TrainConfig(epochs=2)
+    eval_ds = input_pipeline.make_dataset([f"{examples}/Split-eval/*"], config.eval_batch_size)
+    inference = Summaries(str(tmp_path / "inference"), config, run_name="r")
+    inference.end_epoch(2, history[-1], model, eval_ds)  # no `tested`: its own inference
+    inference.close()
+
+    grids, descriptions = {}, {}
+    for name in ("test_pass", "inference"):
+        acc = _tags(str(tmp_path / name))
+        final = acc.Tensors(MISCLASSIFIED_TAG)[-1]
+        assert final.step == 2
+        grids[name] = tf.make_ndarray(final.tensor_proto).tolist()  # [width, height, PNG]
+        # Written with a tag's first event only: epoch 1's in the trained run.
+        descriptions[name] = acc.SummaryMetadata(MISCLASSIFIED_TAG).summary_description
+    assert grids["test_pass"] == grids["inference"]
+    # The epoch-2 grid's count is the epoch-2 test pass's errors.
+    wrong = round((1 - history[-1]["test_accuracy"]) * SUBSET)
+    assert wrong > 0
+    assert descriptions["inference"].startswith(f"{wrong} of the first {SUBSET} eval digits misclassified")
+
+
 def test_a_schedule_moves_the_learning_rate(examples, tmp_path):
     _train(examples, "custom", str(tmp_path / "cos"), lr_schedule="cosine")
     rates = [float(tf.make_ndarray(e.tensor_proto)) for e in _tags(str(tmp_path / "cos")).Tensors("step/learning_rate")]

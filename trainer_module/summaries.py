@@ -11,8 +11,10 @@ What TensorBoard shows for a run (TFX's convention: `fn_args.model_run_dir`):
 
 Only the chief writes (`Summaries.off()` elsewhere). Nothing here draws random
 numbers or runs inside the training step: the misclassified digits come from
-an extra inference pass (training=False, so no dropout), and the step scalars
-read the metrics between steps. The same seed trains the same weights with
+the per-epoch test pass's own predictions in the custom loop, or from an
+extra inference pass (training=False, so no dropout, as in the test pass)
+under model.fit and the distributed loop, and the step scalars read the
+metrics between steps. The same seed trains the same weights with
 summaries on or off (tests/test_tensorboard_summaries.py), and the cost is in
 docs/performance.md.
 """
@@ -51,6 +53,7 @@ class Summaries:
         self.run_name = run_name
         self._writer = tf.summary.create_file_writer(logdir) if logdir else None
         self._sample = None  # (images, labels), numpy: taken after the first test pass
+        self._tested = []  # this epoch's first test batches: (images, labels, predicted)
         self.step = 0
         self._mark = (0, time.monotonic())
 
@@ -77,6 +80,14 @@ class Summaries:
 
     def start_epoch(self) -> None:
         self._mark = (self.step, time.monotonic())
+        self._tested = []
+
+    def test_batch(self, images, labels, prediction) -> None:
+        """Each test-pass batch (custom loop): the first _SAMPLE_SIZE digits
+        and what the pass predicted for them."""
+        if not self.enabled or sum(len(kept[1]) for kept in self._tested) >= _SAMPLE_SIZE:
+            return
+        self._tested.append((images.numpy(), labels.numpy(), np.argmax(prediction.numpy(), axis=-1)))
 
     def train_step(self, read) -> None:
         """After each training step; every N steps, `read()` gives
@@ -98,12 +109,18 @@ class Summaries:
             )
 
     def end_epoch(self, epoch: int, result: Dict[str, float], model, eval_ds) -> None:
+        """The misclassified digits come from the test batches seen this epoch
+        or, without any (model.fit, the distributed loop), from running
+        `model` on `eval_ds`'s first digits."""
         if not self.enabled:
             return
         with self._writer.as_default(step=epoch):
             for tag in EPOCH_METRICS:
                 tf.summary.scalar(tag, result[tag.split("/", 1)[1]])
-            if model is not None and eval_ds is not None:
+            if self._tested:
+                images, labels, predicted = (np.concatenate(parts)[:_SAMPLE_SIZE] for parts in zip(*self._tested))
+                self._misclassified_grid(images, labels, predicted)
+            elif model is not None and eval_ds is not None:
                 self._misclassified(model, eval_ds)
         self._writer.flush()
 
@@ -124,6 +141,9 @@ class Summaries:
             np.argmax(model(images[i:i + 256], training=False).numpy(), axis=-1)
             for i in range(0, len(images), 256)
         ])
+        self._misclassified_grid(images, labels, predicted)
+
+    def _misclassified_grid(self, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray) -> None:
         wrong = np.flatnonzero(predicted != labels)
         shown = wrong[: _GRID_SIDE * _GRID_SIDE]
         pairs = ", ".join(f"{labels[i]}→{predicted[i]}" for i in shown)

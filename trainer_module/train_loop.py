@@ -63,6 +63,7 @@ class Steps:
             self.loss_object(labels, prediction), sample_weight=tf.shape(labels)[0]
         )
         self.test_accuracy(labels, prediction)
+        return prediction
 
     def train_epoch(
         self,
@@ -88,9 +89,13 @@ class Steps:
             schedules.current(self.optimizer),
         )
 
-    def test_epoch(self, dataset) -> None:
+    def test_epoch(self, dataset, summaries: Optional[Summaries] = None) -> None:
+        """The test pass; `summaries` sees its first batches' predictions, for
+        the misclassified digits (so they need no inference of their own)."""
         for images, labels in dataset:
-            self.test_step(images, labels)
+            prediction = self.test_step(images, labels)
+            if summaries:
+                summaries.test_batch(images, labels, prediction)
 
     def reset(self):
         for metric in (
@@ -142,7 +147,8 @@ def run_epochs(
     """The seed's epoch loop, over any object with Steps' interface (the
     distributed steps too, with distributed datasets: they take no step
     summaries, their epoch is one tf.function). `sample_ds`: the undistributed
-    eval data, for the misclassified digits."""
+    eval data, for the misclassified digits when the test pass hands the
+    summaries no predictions (the distributed one runs in the graph)."""
     history = []
     steps_per_epoch = None  # known after the first epoch
     for epoch in range(1, epochs + 1):
@@ -153,7 +159,7 @@ def run_epochs(
         steps_per_epoch = steps.train_epoch(train_ds, _progress_bar(steps_per_epoch), summaries)
         float(steps.train_loss.result())  # waits for the last step to finish
         train_seconds = time.monotonic() - started
-        steps.test_epoch(eval_ds)
+        steps.test_epoch(eval_ds, summaries)
         result = steps.epoch_result(train_seconds)
         log_epoch(epoch, result)
         history.append(result)
