@@ -316,14 +316,14 @@ LONGEST_GROUPS_FIRST = (
 )
 
 
-def xdist_group_of(module_name: str) -> str:
+def worker_group_of(module_name: str) -> str:
     name = module_name.rsplit(".", 1)[-1]
     return "shared_runs" if name in SHARED_RUNS_MODULES else name
 
 
 def pytest_collection_modifyitems(config, items):
     def rank(item):
-        group = xdist_group_of(item.module.__name__)
+        group = worker_group_of(item.module.__name__)
         return LONGEST_GROUPS_FIRST.index(group) if group in LONGEST_GROUPS_FIRST else len(LONGEST_GROUPS_FIRST)
 
     items.sort(key=rank)  # stable: within a rank, collection order
@@ -334,6 +334,6 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ByGroup(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return xdist_group_of(Path(nodeid.split("::", 1)[0]).stem)
+            return worker_group_of(Path(nodeid.split("::", 1)[0]).stem)
 
     return ByGroup(config, log)

@@ -91,22 +91,22 @@ def test_the_custom_loops_grid_from_its_test_pass_is_the_grid_inference_gives(ex
     config = TrainConfig(epochs=2)
     eval_ds = input_pipeline.make_dataset([f"{examples}/Split-eval/*"], config.eval_batch_size)
     inference = Summaries(str(tmp_path / "inference"), config, run_name="r")
-    inference.end_epoch(2, history[-1], model, eval_ds)  # no `tested`: its own inference
+    inference.end_epoch(2, history[-1], model, eval_ds)  # no test batches seen: its own inference
     inference.close()
 
-    grids, descriptions = {}, {}
+    grids = {}
     for name in ("test_pass", "inference"):
-        acc = _tags(str(tmp_path / name))
-        final = acc.Tensors(MISCLASSIFIED_TAG)[-1]
+        final = _tags(str(tmp_path / name)).Tensors(MISCLASSIFIED_TAG)[-1]
         assert final.step == 2
         grids[name] = tf.make_ndarray(final.tensor_proto).tolist()  # [width, height, PNG]
-        # Written with a tag's first event only: epoch 1's in the trained run.
-        descriptions[name] = acc.SummaryMetadata(MISCLASSIFIED_TAG).summary_description
     assert grids["test_pass"] == grids["inference"]
-    # The epoch-2 grid's count is the epoch-2 test pass's errors.
+    # The description is written with a tag's first event only (epoch 1's in
+    # the trained run), so the epoch-2 count is read from the inference run:
+    # the epoch-2 test pass's errors.
+    description = _tags(str(tmp_path / "inference")).SummaryMetadata(MISCLASSIFIED_TAG).summary_description
     wrong = round((1 - history[-1]["test_accuracy"]) * SUBSET)
     assert wrong > 0
-    assert descriptions["inference"].startswith(f"{wrong} of the first {SUBSET} eval digits misclassified")
+    assert description.startswith(f"{wrong} of the first {SUBSET} eval digits misclassified")
 
 
 def test_a_schedule_moves_the_learning_rate(examples, tmp_path):
