@@ -21,8 +21,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
+
+import psutil
 
 from pipeline import config as config_lib
 from pipeline import dag
@@ -37,28 +40,91 @@ PROJECT_ROOT = config_lib.PROJECT_ROOT
 TRAINER = dag.TRAINER
 
 
-def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, float]:
+class CpuSampler(threading.Thread):
+    """Samples a process's CPU seconds (user + system) every `interval` s."""
+
+    def __init__(self, pid: int, interval: float = 0.5):
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.samples: List[Tuple[float, float]] = []  # (time.monotonic(), CPU seconds)
+        self._done = threading.Event()
+
+    def run(self):
+        while not self._done.is_set():
+            try:
+                times = self.process.cpu_times()
+            except psutil.Error:
+                break
+            self.samples.append((time.monotonic(), times.user + times.system))
+            self._done.wait(self.interval)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+
+
+def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, object]:
     """Runs `command`; its wall time, peak RSS (the process and every child
-    it waited for) and output, which goes to `log_path` as well."""
+    it waited for), CPU samples and output, which goes to `log_path` as well."""
     started = time.monotonic()
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )
+        sampler = CpuSampler(process.pid)
+        sampler.start()
         output = []
         for line in process.stdout:
             log.write(line)
             output.append(line)
+        sampler.stop()
         _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(command)} failed; see {log_path}:\n{''.join(output[-30:])}")
-    return {"wall": wall, "peak_rss_gib": usage.ru_maxrss / 2**20, "output": "".join(output)}
+    return {"wall": wall, "peak_rss_gib": usage.ru_maxrss / 2**20, "output": "".join(output),
+            "cpu_samples": sampler.samples}
 
 
 def bench_value(output: str, name: str) -> float:
     return float(re.search(rf"BENCH {name}=([0-9.]+)", output).group(1))
+
+
+# An epoch stalled when its process sat idle (under a tenth of a core) for
+# this long in all: the tf.data autotune stall (docs/performance.md) idled
+# the whole process for about 29 s. A machine running slowly is not idle.
+STALL_IDLE_SECONDS = 5.0
+IDLE_SHARE_OF_A_CORE = 0.1
+
+
+def idle_seconds(samples: List[Tuple[float, float]], start: float, end: float) -> float:
+    """Seconds in [start, end] the sampled process used under a tenth of a core."""
+    return sum(
+        t1 - t0 for (t0, c0), (t1, c1) in zip(samples, samples[1:])
+        if start <= t0 and t1 <= end and c1 - c0 < IDLE_SHARE_OF_A_CORE * (t1 - t0)
+    )
+
+
+def cpu_model() -> str:
+    """The CPU's model name, and whether it has bfloat16 units: figures from
+    different CPUs must not be compared."""
+    from trainer_module import precision
+
+    with open("/proc/cpuinfo") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    found = sorted(precision.cpu_flags() & set(precision.BF16_FLAGS))
+    return f"{names[0] if names else 'unknown CPU'} ({', '.join(found) or 'no bfloat16 units'})"
+
+
+def bare_epochs(output: str, samples: List[Tuple[float, float]]) -> List[Dict[str, float]]:
+    """The bare script's epochs: wall and CPU seconds, and idle seconds."""
+    epochs = []
+    for wall, cpu, end in re.findall(r"BENCH epoch wall=([0-9.]+) cpu=([0-9.]+) end=([0-9.]+)", output):
+        wall, end = float(wall), float(end)
+        epochs.append({"wall": wall, "cpu": float(cpu), "idle": idle_seconds(samples, end - wall, end)})
+    return epochs
 
 
 def bare_script(args, env, log_dir) -> Dict[str, float]:
@@ -70,6 +136,8 @@ def bare_script(args, env, log_dir) -> Dict[str, float]:
     # The script's extra pass for the final accuracy is not the tutorial's.
     result["wall"] -= bench_value(result["output"], "after_training_seconds")
     result["accuracy"] = bench_value(result["output"], "final_test_accuracy")
+    result["epochs"] = bare_epochs(result["output"], result["cpu_samples"])
+    result["stalled"] = [i + 1 for i, e in enumerate(result["epochs"]) if e["idle"] >= STALL_IDLE_SECONDS]
     return result
 
 
@@ -120,10 +188,15 @@ def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
     os.makedirs(work_dir)
     output_dir = os.path.join(work_dir, "outputs")
     if args.pipeline_only:
-        bare = {"wall": float("nan"), "peak_rss_gib": float("nan"), "accuracy": float("nan")}
+        bare = {"wall": float("nan"), "peak_rss_gib": float("nan"), "accuracy": float("nan"),
+                "epochs": [], "stalled": []}
     else:
         bare = bare_script(args, env, work_dir)
         print(f"  bare script     {bare['wall']:7.1f} s", flush=True)
+        print("    its epochs (wall/CPU/idle s): "
+              + ", ".join(f"{e['wall']:.1f}/{e['cpu']:.1f}/{e['idle']:.1f}" for e in bare["epochs"])
+              + f"; stalled: {len(bare['stalled'])} of {len(bare['epochs'])}"
+              + (f" (epoch {', '.join(map(str, bare['stalled']))})" if bare["stalled"] else ""), flush=True)
     fresh = pipeline_run(args, env, output_dir, os.path.join(work_dir, "fresh.log"))
     print(f"  pipeline, fresh {fresh['wall']:7.1f} s", flush=True)
     cached = pipeline_run(args, env, output_dir, os.path.join(work_dir, "cached.log"))
@@ -134,6 +207,7 @@ def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
     )
     return {
         "bare_wall": bare["wall"], "pipeline_wall": fresh["wall"],
+        "bare_epochs": bare["epochs"], "bare_stalled": bare["stalled"],
         "ratio": fresh["wall"] / bare["wall"],
         "cached_wall": cached["wall"], "cached_executed": cached["executed"],
         "components": fresh["components"], "non_training": non_training,
@@ -195,7 +269,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"E={args.epochs} epochs, batch 32, the {args.loop!r} loop, precision {args.precision}, dropout in training "
           f"{'on' if args.train_dropout else 'off (as the seed code runs)'}, data {args.mnist_dir}"
           f"{'' if not args.max_examples_per_split else f' (first {args.max_examples_per_split} per split)'}; "
-          f"{' '.join(args.pipeline_args)}; {os.cpu_count()} CPUs; logs in {work_dir}", flush=True)
+          f"{' '.join(args.pipeline_args)}; {os.cpu_count()} CPUs, {cpu_model()}; logs in {work_dir}", flush=True)
     results = []
     for repeat in range(1, args.repeats + 1):
         print(f"repeat {repeat}/{args.repeats}", flush=True)
@@ -219,6 +293,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ]
     for label, key, fmt in rows:
         print(f"  {label:44s} {fmt.format(median(results, key))}")
+    if not args.pipeline_only:
+        stalled = sum(len(r["bare_stalled"]) for r in results)
+        print(f"  bare script epochs stalled (process idle)   {stalled} of {len(results) * args.epochs}")
     return 0
 
 
