@@ -21,12 +21,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
-import psutil
-
+from sampling import CpuSampler
 from pipeline import config as config_lib
 from pipeline import dag
 from pipeline.inspection import metadata, run_summary
@@ -38,30 +36,6 @@ PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
 TRAINER = dag.TRAINER
-
-
-class CpuSampler(threading.Thread):
-    """Samples a process's CPU seconds (user + system) every `interval` s."""
-
-    def __init__(self, pid: int, interval: float = 0.5):
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.interval = interval
-        self.samples: List[Tuple[float, float]] = []  # (time.monotonic(), CPU seconds)
-        self._done = threading.Event()
-
-    def run(self):
-        while not self._done.is_set():
-            try:
-                times = self.process.cpu_times()
-            except psutil.Error:
-                break
-            self.samples.append((time.monotonic(), times.user + times.system))
-            self._done.wait(self.interval)
-
-    def stop(self):
-        self._done.set()
-        self.join()
 
 
 def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, object]:

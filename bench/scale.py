@@ -21,57 +21,17 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
 from typing import Dict, List, Optional
 
-import psutil
-
 import scaled_mnist
+from sampling import RssSampler
 from scale_plot import write_svg
 from pipeline import config as config_lib
 from pipeline.inspection import metadata
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 GIB = 2**30
-
-
-class RssSampler(threading.Thread):
-    """Samples the RSS of a process and its descendants every `interval` s."""
-
-    def __init__(self, pid: int, interval: float = 0.2):
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.interval = interval
-        self.samples: List[tuple] = []  # (epoch ms, main RSS, children's RSS summed)
-        self.peak_main = 0
-        self.peak_children = 0
-        self.peak_per_child: Dict[int, tuple] = {}  # pid -> (peak RSS, command line)
-        self._done = threading.Event()
-
-    def run(self):
-        while not self._done.is_set():
-            try:
-                main = self.process.memory_info().rss
-                children = 0
-                for child in self.process.children(recursive=True):
-                    try:
-                        rss = child.memory_info().rss
-                        if rss > self.peak_per_child.get(child.pid, (0, ""))[0]:
-                            self.peak_per_child[child.pid] = (rss, " ".join(child.cmdline())[:120])
-                        children += rss
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                break
-            self.samples.append((time.time() * 1000, main, children))
-            self.peak_main = max(self.peak_main, main)
-            self.peak_children = max(self.peak_children, children)
-            self._done.wait(self.interval)
-
-    def stop(self):
-        self._done.set()
-        self.join()
 
 
 def disk_bytes(uri: str) -> int:
