@@ -181,7 +181,7 @@ def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
     )
     return {
         "bare_wall": bare["wall"], "pipeline_wall": fresh["wall"],
-        "bare_epochs": bare["epochs"], "bare_stalled": bare["stalled"],
+        "bare_stalled": bare["stalled"],
         "ratio": fresh["wall"] / bare["wall"],
         "cached_wall": cached["wall"], "cached_executed": cached["executed"],
         "components": fresh["components"], "non_training": non_training,
