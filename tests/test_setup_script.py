@@ -128,6 +128,9 @@ def test_no_310_on_the_machine_uv_finds_its_managed_one_and_sets_up(tmp_path):
 
     venv_python = project / ".venv" / "bin" / "python"
     assert Path(os.path.realpath(venv_python)).is_relative_to(installs / managed_install_name())
+    # TFX's Trainer installs its module wheel with the venv's own pip.
+    pip = subprocess.run([str(venv_python), "-m", "pip", "--version"], env=clean_env(home), capture_output=True, text=True)
+    assert pip.returncode == 0 and f"{project}/.venv/" in pip.stdout, pip.stderr
     imported = subprocess.run([str(venv_python), "-c", "import tfx, pipeline; print(tfx.__version__, pipeline.__file__)"],
                               env=clean_env(home), cwd=home, capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr
