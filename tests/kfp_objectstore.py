@@ -13,13 +13,17 @@ Deviations, all because this runs on one machine instead of in pods:
     through gocloud's URL opener, whose default is SDK v2: gocloud
     aws/aws.go:172-179, blob/s3blob/s3blob.go:106-110; 2.17.0 directly:
     v2/objectstore/object_store.go:91-105). Both SDKs take the endpoint from
-    AWS_ENDPOINT_URL_S3; both address an IP endpoint (the tests' moto)
-    path-style, but for a host name the Go SDK, unlike boto3, defaults to
-    virtual-hosted addressing (BUCKET.HOST), which no test here reaches.
+    AWS_ENDPOINT_URL_S3, and boto3 is told to address the bucket as the Go
+    SDK does with no path-style option: path-style for an IP endpoint (the
+    tests' moto), virtual-hosted (BUCKET.HOST) for a host name, which an
+    in-cluster MinIO or SeaweedFS does not resolve (boto3 alone would use
+    path-style for any endpoint).
 """
+import ipaddress
 import os
 import re
 from typing import Dict, Optional, Tuple
+from urllib.parse import urlsplit
 
 from tests.kfp_launcher import LauncherError, q
 from tests.kfp_versions import BackendVersion
@@ -55,17 +59,29 @@ def local_path(uri: str, pod_root: str) -> Optional[str]:
     return None
 
 
+def addressing_style(endpoint: Optional[str]) -> str:
+    """How the AWS SDK for Go v2 addresses a bucket when not told to use
+    path-style: by the bucket's host name unless the endpoint is an IP."""
+    try:
+        ipaddress.ip_address(urlsplit(endpoint or "").hostname or "")
+        return "path"
+    except ValueError:
+        return "virtual"
+
+
 class Bucket:
     """The pipeline root's bucket, opened from the task's environment."""
 
     def __init__(self, bucket: str, prefix: str, env: Dict[str, str], version: BackendVersion):
         import boto3
+        from botocore.config import Config
 
         self.bucket, self.prefix, self.version = bucket, prefix, version
+        endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
         self.client = boto3.client(
-            "s3", endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
-            region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            "s3", endpoint_url=endpoint, region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"), aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            config=Config(s3={"addressing_style": addressing_style(endpoint)}),
         )
 
     def key(self, uri: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from tests import kfp_driver, kfp_mlmd
 from tests.conftest import BUCKET, CREDENTIALS, REGION, SECRET, SECRETS
 from tests.kfp_launcher import LauncherError
-from tests.kfp_objectstore import Bucket, bucket_config
+from tests.kfp_objectstore import Bucket, addressing_style, bucket_config
 from tests.kfp_versions import V2_5_0, V2_17_0
 
 # A task: writes an executor output giving each output artifact metadata of
@@ -218,6 +218,17 @@ def test_a_sibling_sharing_the_keys_prefix_is_downloaded_beside_it_by_2_5_only(s
     _bucket(s3_endpoint, backend_version).download(f"s3://{BUCKET}/toy/sibling/model", str(tmp_path / "model"))
     assert (tmp_path / "model" / "saved_model.pb").read_bytes() == b"m"
     assert (tmp_path / "model_run" / "summary.json").exists() == (backend_version is V2_5_0)
+
+
+@pytest.mark.parametrize("endpoint, style", [
+    ("http://127.0.0.1:9000", "path"), ("http://[::1]:9000", "path"),
+    ("http://seaweedfs.kubeflow:9000", "virtual"), ("http://minio-service.kubeflow:9000", "virtual"), (None, "virtual"),
+])
+def test_the_launcher_addresses_a_bucket_by_host_name_unless_the_endpoint_is_an_ip(endpoint, style):
+    """With no kfp-launcher `providers` config, an s3:// root is opened with
+    the Go SDK's defaults: an in-cluster store is asked for as BUCKET.HOST
+    (docs/kubeflow.md says how to configure path-style instead)."""
+    assert addressing_style(endpoint) == style
 
 
 def test_2_17_refuses_a_key_with_a_parent_part(s3, s3_endpoint, s3_mnist, tmp_path):
