@@ -1,9 +1,10 @@
 """What differs between the Kubeflow Pipelines backends the stand-ins model.
 
 One BackendVersion per tag of kubeflow/pipelines; the stand-ins
-(tests/kfp_contract.py, fake_kfp.py, kfp_driver.py, kfp_launcher.py,
-kfp_objectstore.py, kfp_mlmd.py) take one and read its facts, so that a rule
-that did not change is written once. Each fact cites the source at both tags,
+(tests/kfp_contract.py, kfp_gateway.py, fake_kfp.py, kfp_driver.py,
+kfp_launcher.py, kfp_objectstore.py, kfp_mlmd.py) take one and read its
+facts, so that a rule that did not change is written once; the object store
+is what docs/kubeflow.md tells users to point the pipeline at. Each fact cites the source at both tags,
 as path:line under backend/src/ unless said, or says which tag alone has it.
 """
 import dataclasses
@@ -38,7 +39,7 @@ class BackendVersion:
     # template.go:54 (2.5.0) and template.go:56 (2.17.0) spell it differently.
     platform_sentinel: str
     # 2.17.0 only: the name in the query is length-checked before the spec is
-    # read, and refused as plain text by http.Error (:174-177 for a pipeline,
+    # parsed, and refused as plain text by http.Error (:174-177 for a pipeline,
     # :284-288 for a version; apiserver/validation/length.go:47, 51, 91-104).
     name_limits: Optional[Tuple[int, int]]  # (pipeline, version) or None
 

@@ -240,6 +240,15 @@ def test_executor_kinds_lists_what_a_spec_holds():
     }
 
 
+def test_the_docs_point_the_pipeline_at_each_versions_object_store(backend_version):
+    store = backend_version.object_store
+    docs = (Path(__file__).parents[1] / "docs" / "kubeflow.md").read_text()
+    for words in (f"svc/{store.service} {store.port}:{store.port}", f"http://{store.service}.kubeflow:{store.port}",
+                  f"s3://{store.bucket}/", f"--s3-credentials-secret {store.secret}",
+                  f"accessKeyKey: {store.access_key}", f"secretKeyKey: {store.secret_key}"):
+        assert words in docs, words
+
+
 # The spec `python -m pipeline compile` wrote at commit 1729d50 (main on the
 # day this stand-in was written), compiled for MinIO (--output-dir
 # s3://mlpipeline/mnist-tfx, --s3-credentials-secret mlpipeline-minio-artifact):
