@@ -94,6 +94,9 @@ class PipelineConfig:
     tuner_trials: int = 6  # random-search trials
     tuner_epochs: int = 1  # epochs per trial
     tuner_examples: int = 20000  # training examples per trial (0: all)
+    # The share of the training split held out to score the trials, never
+    # trained on by them (trainer_module/holdout.py); eval is never used.
+    tuner_holdout_share: float = 0.1
     # Which settings were set explicitly, by name: "flag" or "env" (from_env
     # fills it). Not a setting: hyperparameter provenance (default, flag, env,
     # tuned) is recorded from it.
@@ -139,6 +142,10 @@ class PipelineConfig:
     s3_credentials_secret: str = kubeflow_field("")
 
     def __post_init__(self):
+        if not 0 < self.tuner_holdout_share < 1:
+            raise ConfigError(
+                f"tuner_holdout_share must be between 0 and 1, not {self.tuner_holdout_share}"
+            )
         if self.beam_profile not in beam_profiles.PROFILES:
             raise ConfigError(
                 f"beam_profile must be one of {beam_profiles.PROFILES}, "
@@ -209,6 +216,9 @@ class PipelineConfig:
             tuner.TRIALS_KEY: self.tuner_trials,
             tuner.EPOCHS_KEY: self.tuner_epochs,
             tuner.EXAMPLES_KEY: self.tuner_examples,
+            tuner.HOLDOUT_SHARE_KEY: self.tuner_holdout_share,
+            # The data gate's class-balance bound, held to the held-out slice too.
+            tuner.MIN_CLASS_SHARE_KEY: self.min_class_share,
         }
 
     def replace(self, **overrides: Any) -> "PipelineConfig":

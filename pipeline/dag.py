@@ -5,7 +5,8 @@
         |                 +-> TrainEvalSkewValidator ---------------+        |
         |  LatestBlessedStatistics -> DriftValidator ---------------+        |
         +--------------------------------------------------------> Trainer
-        +-> Tuner (--tune only: KerasTuner search) -> best_hyperparameters -> Trainer
+        +-> Tuner (--tune only: KerasTuner search on train, scored on a slice held out of it)
+              -> best_hyperparameters -> Trainer
   Trainer -> LatestBlessedModel (newest pushed model, not the Trainer's)
           -> Evaluator (TFMA) -> Pusher
                       +-> EvaluationReporter (HTML + JSON)
@@ -68,7 +69,7 @@ PUSHED_MODEL_KEY = "pushed_model"  # Pusher
 INFRA_BLESSING_KEY = "blessing"  # ServingCheck's output (TFX InfraValidator's key)
 PUSHER_INFRA_BLESSING_KEY = "infra_blessing"  # the Pusher's input for it
 BEST_HYPERPARAMETERS_KEY = "best_hyperparameters"  # Tuner; the Trainer's `hyperparameters` input
-TUNER_RESULTS_KEY = "tuner_results"  # Tuner: each trial's values and score
+TUNER_RESULTS_KEY = "tuner_results"  # Tuner: each trial's values and score; the search record (components/tuner.py)
 
 SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # TFX packages this file's directory (trainer_module/) as the Trainer's
@@ -104,6 +105,7 @@ def create_pipeline(
     from components.evaluation_report.component import EvaluationReporter
     from components.mnist_example_gen.component import MnistExampleGen
     from components.serving_check.component import ServingCheck
+    from components.tuner import Tuner
     from components.validation_gate import ValidationGate
     from components.versioned_pusher import VersionedPusher
     from pipeline import data_validation, evaluation
@@ -154,12 +156,15 @@ def create_pipeline(
 
     tuner = None
     if config.tune:
-        tuner = tfx_components.Tuner(
+        tuner = Tuner(
             module_file=TUNER_MODULE_FILE,
             examples=example_gen.outputs[EXAMPLES_KEY],
             schema=schema_gen.outputs[SCHEMA_KEY],
             train_args=trainer_pb2.TrainArgs(splits=["train"]),
-            eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
+            # The train split alone: the trials are scored on a slice held out
+            # of it (trainer_module/holdout.py), and eval, which the Evaluator
+            # judges the tuned model on, never reaches the Tuner.
+            eval_args=trainer_pb2.EvalArgs(splits=["train"]),
             custom_config=config.tuner_custom_config(),
         ).with_id(TUNER)
         tuner.add_upstream_node(validation_gate)

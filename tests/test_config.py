@@ -60,6 +60,7 @@ def test_object_store_paths_are_kept_as_given():
         ({"MNIST_TFX_ENABLE_CACHE": "maybe"}, "expected true or false"),
         ({"MNIST_TFX_STRATEGY": "horovod"}, "strategy must be one of"),
         ({"MNIST_TFX_STRATEGY": "mirrored", "MNIST_TFX_LOOP": "fit"}, "distributes the custom loop only"),
+        ({"MNIST_TFX_TUNER_HOLDOUT_SHARE": "1"}, "tuner_holdout_share must be between 0 and 1"),
     ],
 )
 def test_bad_settings_are_reported(env, message):

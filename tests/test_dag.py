@@ -1,4 +1,6 @@
 """pipeline/dag.py's node ids are the built pipeline's, so code may name nodes by them."""
+import json
+
 from pipeline import config as config_lib
 from pipeline import dag
 
@@ -30,3 +32,8 @@ def test_tune_puts_the_tuner_before_the_trainer_and_feeds_it_the_best_values(tmp
     assert trainer.inputs["hyperparameters"] is tuner.outputs[dag.BEST_HYPERPARAMETERS_KEY]
     assert dag.TUNER_RESULTS_KEY in tuner.outputs
     assert by_id[dag.VALIDATION_GATE] in tuner.upstream_nodes  # no search on data that failed validation
+    # Given the train split alone, and the Trainer and the Evaluator their usual splits.
+    assert json.loads(tuner.exec_properties["eval_args"])["splits"] == ["train"]
+    assert json.loads(tuner.exec_properties["train_args"])["splits"] == ["train"]
+    assert json.loads(trainer.exec_properties["train_args"])["splits"] == ["train"]
+    assert by_id[dag.EVALUATOR].exec_properties["example_splits"] == '["eval"]'
