@@ -226,6 +226,7 @@ def create_pipeline(
         examples=example_gen.outputs[EXAMPLES_KEY],
         infra_blessing=serving_check.outputs[INFRA_BLESSING_KEY],
         data_checks=validation_gate.outputs[DATA_CHECKS_KEY],
+        tuner_results=tuner.outputs[TUNER_RESULTS_KEY] if tuner else None,
     ).with_id(EVALUATION_REPORTER)
 
     return tfx_pipeline.Pipeline(

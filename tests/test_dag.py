@@ -37,3 +37,4 @@ def test_tune_puts_the_tuner_before_the_trainer_and_feeds_it_the_best_values(tmp
     assert json.loads(tuner.exec_properties["train_args"])["splits"] == ["train"]
     assert json.loads(trainer.exec_properties["train_args"])["splits"] == ["train"]
     assert by_id[dag.EVALUATOR].exec_properties["example_splits"] == '["eval"]'
+    assert by_id[dag.EVALUATION_REPORTER].inputs["tuner_results"] is tuner.outputs[dag.TUNER_RESULTS_KEY]

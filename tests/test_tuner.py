@@ -2,14 +2,17 @@
 the DAG configures it, on a few hundred digits, two trials of one epoch. Every
 trial trains and is scored on the training split alone (checked image by
 image), the terminal gets one line per trial, and the Trainer then trains on
-the whole training split with the best trial's values. (The DAG's wiring:
-tests/test_dag.py; compiled for Kubeflow: tests/test_kubeflow_compile.py.)"""
+the whole training split with the best trial's values. The last test runs it
+all through `python -m pipeline run --tune`, `runs show` and `report`. (The
+DAG's wiring: tests/test_dag.py; compiled for Kubeflow:
+tests/test_kubeflow_compile.py.)"""
 import contextlib
 import dataclasses
 import io
 import json
 import os
 import re
+from pathlib import Path
 from typing import List, Set
 
 import numpy as np
@@ -18,6 +21,7 @@ import pytest
 from components.mnist_example_gen import duplicates
 from pipeline import config as config_lib
 from pipeline import dag
+from tests.conftest import run_cli
 from trainer_module import hyperparameters, search_record, train_loop, tuner
 from trainer_module.config import SOURCES_KEY, TRAINING_SUMMARY_FILE
 
@@ -256,3 +260,39 @@ def test_the_trainer_trains_on_all_of_train_with_the_best_trials_values(search, 
     assert used["train_dropout"] is bool(best_values["train_dropout"]) and sources["train_dropout"] == "tuned"
     assert used["batch_size"] == 64 and sources["batch_size"] == "flag"
     assert used["epochs"] == 1 and sources["epochs"] == "flag" and sources["seed"] == "default"
+
+
+def _between(text: str, first: str, last: str) -> List[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(first))
+    end = next(i for i, line in enumerate(lines) if line.strip().startswith(last))
+    return lines[start + 1:end]
+
+
+@pytest.mark.e2e
+def test_a_tuned_run_shows_its_trials_and_the_slice_that_scored_them(mnist_dir, tmp_path):
+    out = tmp_path / "out"
+    run = run_cli("run", "--tune", "--mnist-dir", mnist_dir, "--output-dir", out,
+                  "--max-examples-per-split", SUBSET, "--epochs", 1, "--tuner-trials", TRIALS,
+                  "--tuner-examples", 200, "--tuner-holdout-share", HOLDOUT_SHARE, check=True)
+    shown = _between(run.stdout, "Tuner                           running", "Tuner                           done")
+    assert len(shown) == 1 + TRIALS + 1, run.stdout
+    slice_line, trial_lines = shown[0].strip(), [line.strip() for line in shown[1:-1]]
+    assert "\x1b" not in run.stdout and "Search: Running Trial" not in run.stdout
+    [log] = (out / "logs").glob("run-*.log")
+    assert "Search: Running Trial #1" in log.read_text()  # KerasTuner's display: in the log
+
+    show = run_cli("runs", "show", "latest", "--output-dir", out, check=True).stdout
+    [heading] = [line for line in show.splitlines() if line.startswith("Tuner: ")]
+    assert heading == f"Tuner: {TRIALS} trials, {slice_line}"
+    for line in trial_lines:  # without the "/2" of the live count
+        assert "  " + line.replace(f"/{TRIALS}:", ":", 1) in show.splitlines()
+    held = int(re.match(r"scored on (\d+) of the 600 train examples", slice_line).group(1))
+
+    report = run_cli("report", "latest", "--output-dir", out)
+    assert report.returncode in (0, 1), report.stderr[-2000:]
+    assert f"Tuner: {TRIALS} trials, {slice_line}" in report.stdout.splitlines()
+    page = Path(report.stdout.splitlines()[-1].split(": ", 1)[1]).read_text()
+    section = page[page.index('<section id="search">'):page.index('<section id="data">')]
+    assert f"Trials scored on {held} of the 600 train examples" in section
+    assert section.count("<tr") == 1 + TRIALS and section.count('class="chosen"') == 1

@@ -17,11 +17,13 @@ from tfx.types import artifact_utils
 
 from components.data_checks import CHECKS_PROPERTY
 from components.evaluation_report import HTML_FILE, SUMMARY_FILE, render, summary
+from trainer_module import search_record
 
 INPUT_KEYS = ("evaluation", "blessing", "statistics", "anomalies", "model", "model_run", "examples")
 INFRA_BLESSING_KEY = "infra_blessing"  # optional
 REPORT_KEY = "report"
 DATA_CHECKS_KEY = "data_checks"  # optional input: the ValidationGate's output
+TUNER_RESULTS_KEY = "tuner_results"  # optional input: the Tuner's, with --tune
 HTML_KEY = "html"
 
 
@@ -43,6 +45,10 @@ class Executor(base_executor.BaseExecutor):
         if input_dict.get(DATA_CHECKS_KEY):
             recorded = input_dict[DATA_CHECKS_KEY][0].get_string_custom_property(CHECKS_PROPERTY)
             facts["data"]["checks"] = json.loads(recorded) if recorded else None
+        if input_dict.get(TUNER_RESULTS_KEY):
+            results = input_dict[TUNER_RESULTS_KEY][0]
+            if results.has_custom_property(search_record.PROPERTY):
+                facts["search"] = results.get_json_value_custom_property(search_record.PROPERTY)
         page = render.render(facts)
 
         report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tfx import types
 
 # Raised when a field changes meaning or goes; readers refuse newer versions.
-SCHEMA_VERSION = 3  # 3: thresholds per digit too ("digit"); "serving"
+SCHEMA_VERSION = 4  # 3: thresholds per digit too ("digit"); "serving". 4: "search"
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
 _VERSIONS = ("mnist-tfx", "tfx", "tensorflow", "tensorflow-model-analysis",
              "tensorflow-data-validation", "apache-beam")
@@ -88,6 +88,8 @@ class Summary(TypedDict):
     samples: List[Dict[str, Any]]  # digits.samples
     provenance: Dict[str, Any]
     serving: Optional[ServingFacts]  # None: no serving check ran
+    # The Tuner's record (trainer_module/search_record.Record); None: no search.
+    search: Optional[Dict[str, Any]]
 
 
 def read(path: str) -> Summary:
@@ -228,6 +230,7 @@ def gather(
         misclassified=digits.misclassified(examples, EVAL_SPLIT, model),
         samples=digits.samples(examples, TRAIN_SPLIT),
         serving=_serving(infra_blessing),
+        search=None,  # the executor adds the Tuner's record, when it ran
         provenance={
             "generated_by": "the EvaluationReporter component",
             "pipeline_name": pipeline_name,

@@ -16,6 +16,7 @@ from components.evaluation_report.summary import Summary
 from pipeline.inspection import explain, hyperparameters, metadata
 from pipeline.config import PipelineConfig
 from pipeline.errors import UserError
+from trainer_module import search_record
 
 EXIT_BLESSED, EXIT_NOT_BLESSED, EXIT_NOT_EVALUATED = 0, 1, 2
 REPORTER = "EvaluationReporter"
@@ -177,5 +178,5 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     trained = hyperparameters.lines(nodes.get("Trainer"))
     if trained:
         trained = ["Hyperparameters (source: default, flag, env or tuned):"] + trained
-    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _data_check_lines(summary) + _metric_lines(summary) + trained
-            + [f"HTML report: {path}"]), status
+    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _data_check_lines(summary) + _metric_lines(summary)
+            + search_record.lines(summary.get("search")) + trained + [f"HTML report: {path}"]), status

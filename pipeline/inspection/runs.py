@@ -10,6 +10,7 @@ from typing import Dict, List, Optional
 from pipeline import dag
 from pipeline.inspection import explain, hyperparameters, metadata, run_summary
 from pipeline.config import PipelineConfig
+from trainer_module import search_record
 
 
 def _start(run) -> str:
@@ -58,10 +59,17 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
             # The gate's message has one line per failed check: keep them under it.
             message = metadata.error_message(node.execution) or "see the run log"
             lines.append("      error: " + message.replace("\n", "\n      "))
+    lines += search_record.lines(_search(nodes.get(dag.TUNER)))
     trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
     return lines + _verdict_lines(run_summary.summarize(store, run, nodes))
+
+
+def _search(tuner: Optional[metadata.NodeExecution]) -> Optional[dict]:
+    """The Tuner's record of its search (components/tuner.py), if it ran."""
+    results = tuner.outputs.get(dag.TUNER_RESULTS_KEY) if tuner else None
+    return metadata.custom_value(results[0], search_record.PROPERTY) if results else None
 
 
 def _verdict_lines(summary: run_summary.RunSummary) -> List[str]:
