@@ -5,10 +5,11 @@ not be chosen on it: a choice made there carries its optimism into the
 blessing, the more so the more trials. Each trial trains on the training
 split less a held-out slice, and is scored on that slice.
 
-An example is held out when TensorFlow's `tf.fingerprint` (FarmHash64, which
-TensorFlow documents as stable across platforms and versions) of the seed's
-8 bytes followed by the image's 784 pixels falls in the lowest `share` of its
-range: the rule of TFX's hash-bucket splits, on the image alone. So the slice
+An example is held out when TensorFlow's `tf.fingerprint` (FarmHash's
+Fingerprint64, which FarmHash keeps unchanged across releases and platforms)
+of the seed's 8 bytes followed by the image's 784 pixels falls in the lowest
+`share` of its range: the rule of TFX's hash-bucket splits (a hash of the example, or of one
+feature, against the buckets), on the image feature, keyed. So the slice
 - is the same for the same seed and data, and another seed draws another;
 - never shares an image with what the trials train on: an image and its exact
   copies fall on the same side, whatever their labels;
@@ -34,13 +35,18 @@ class UnbalancedHoldout(ValueError):
     """The held-out slice misses a digit, or has too few of one to score on."""
 
 
+# Each fingerprint byte's weight in [0, 1): the op writes its 8 bytes
+# little-endian, read here by arithmetic so that any host reads the same value.
+_BYTE_WEIGHTS = 256.0 ** np.arange(-8, 0)
+
+
 def held_out(pixels: tf.Tensor, seed: int, share: float) -> tf.Tensor:
     """uint8 images [N, ...] -> bool [N]: which fall in the held-out slice."""
     flat = tf.reshape(pixels, (-1, features.NUM_PIXELS))
     key = tf.constant(np.frombuffer(np.int64(seed).tobytes(), np.uint8))
     keyed = tf.concat([tf.tile(key[tf.newaxis], [tf.shape(flat)[0], 1]), flat], axis=1)
-    fingerprints = tf.bitcast(tf.fingerprint(keyed), tf.uint64)
-    return tf.cast(fingerprints, tf.float64) < share * 2.0**64
+    position = tf.linalg.matvec(tf.cast(tf.fingerprint(keyed), tf.float64), _BYTE_WEIGHTS)
+    return position < share
 
 
 class Slices:
