@@ -152,13 +152,14 @@ def search(examples, tmp_path_factory) -> Search:
 def test_no_eval_image_reaches_any_trial_for_training_or_scoring(search, split_hashes):
     assert len(search.trials) == TRIALS
     slices: List[Set[bytes]] = []
-    for train_ds, scoring_ds in search.trials:
-        trained, scored = _hashes(train_ds), _hashes(scoring_ds)
+    for number, (train_ds, scoring_ds) in enumerate(search.trials, start=1):
+        trained, scored = set(_hashes(train_ds)), set(_hashes(scoring_ds))
         assert len(trained) == 200 and scored  # tuner_examples; a slice to score on
-        assert not (set(trained) | set(scored)) & split_hashes["eval"]
-        assert set(trained) | set(scored) <= split_hashes["train"]
-        assert not set(trained) & set(scored)  # scored on digits it never trained on
-        slices.append(set(scored))
+        for what, seen in (("trained on", trained), ("scored on", scored)):
+            assert not seen & split_hashes["eval"], f"trial {number} {what} {len(seen & split_hashes['eval'])} eval images"
+            assert seen <= split_hashes["train"], f"trial {number} {what} {len(seen - split_hashes['train'])} images not in train"
+        assert not trained & scored, f"trial {number} scored on {len(trained & scored)} images it trained on"
+        slices.append(scored)
     assert slices[0] == slices[1]  # every trial scored on the same slice
     record = search.results.get_json_value_custom_property(search_record.PROPERTY)
     holdout = record["holdout"]
