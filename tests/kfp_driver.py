@@ -179,7 +179,8 @@ def _cache_key(given: Dict[str, Any], container: Dict[str, Any]) -> str:
 def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir: str, *,
                  platform: Optional[Dict[str, Any]] = None, secrets: Optional[Dict[str, Dict[str, str]]] = None,
                  image_env: Optional[Dict[str, str]] = None, backend: Optional[Backend] = None,
-                 publish_logs: bool = True, timeout: float = 1800, past_refusal: bool = False) -> PipelineRun:
+                 publish_logs: bool = True, timeout: float = 1800, past_refusal: bool = False,
+                 run_as=None) -> PipelineRun:
     """Runs every task of `spec` once; stops at the first that fails.
 
     publish_logs: the backend's PUBLISH_LOGS, "true" in its own manifests
@@ -187,6 +188,8 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
     Raises LauncherError for a run the backend would refuse before any task,
     unless `past_refusal`: then the tasks it could run are run, to see what
     fails next, and the first it could not is failed with the refusal.
+    run_as: a tests.run_as.RunAs, to run each task's command as its
+    unprivileged uid (the container's user) rather than as this process.
     """
     backend = backend or Backend()
     scheme, bucket_name, prefix = launcher.bucket_config(pipeline_root)
@@ -220,7 +223,7 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
             else:
                 env = launcher.pod_env(container, platform_executors.get(label), secrets, image_env)
                 produced[name] = _launch(record, container, env, os.path.join(work_dir, run_id, name),
-                                         bucket_name, prefix, backend, timeout)
+                                         bucket_name, prefix, backend, timeout, run_as)
                 if task.get("cachingOptions", {}).get("enableCache"):  # launcher_v2.go:244-261
                     backend.cache[key] = dict(produced[name])
         except LauncherError as e:
@@ -234,7 +237,7 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
     return run
 
 
-def _launch(record: TaskRun, container, env, task_dir, bucket_name, prefix, backend, timeout) -> Dict[str, int]:
+def _launch(record: TaskRun, container, env, task_dir, bucket_name, prefix, backend, timeout, run_as=None) -> Dict[str, int]:
     """The launcher around one command (launcher_v2.go:341-592); the task's
     outputs as ML Metadata artifact ids."""
     pod_root = os.path.join(task_dir, "pod")
@@ -262,8 +265,14 @@ def _launch(record: TaskRun, container, env, task_dir, bucket_name, prefix, back
     args = launcher.substitute(args, launcher.placeholders(local_input, pod_root))
     record.command = args
     executable = sys.executable if args[0] in ("python", "python3") else args[0]  # the image's Python
+    command = [executable, *args[1:]]
+    if run_as is not None:  # the launcher runs in the task's container: what it made is the task user's
+        made = [os.path.dirname(local_input["outputs"]["outputFile"])] + [
+            os.path.dirname(launcher.local_path(a["artifacts"][0]["uri"], pod_root))
+            for a in given["outputs"].get("artifacts", {}).values()]
+        command, env = run_as.task(command, env, temp_dir=pod_tmp("/tmp"), writable=made)
     try:
-        done = subprocess.run([executable, *args[1:]], cwd=task_dir, env=env, capture_output=True,
+        done = subprocess.run(command, cwd=task_dir, env=env, capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise LauncherError(f"timed out after {timeout} s") from None

@@ -6,11 +6,12 @@ KFP 2.5.0 driver builds (sources cited in kfp_driver.py and kfp_launcher.py).
 """
 import copy
 import json
+import os
 
 import pytest
 
-from tests import kfp_driver
-from tests.conftest import BUCKET, CREDENTIALS, REGION, SECRET, SECRETS
+from tests import kfp_driver, run_as
+from tests.conftest import BUCKET, CREDENTIALS, PROJECT_ROOT, REGION, SECRET, SECRETS
 from tests.kfp_launcher import LauncherError, bucket_config
 
 # A task: writes an executor output giving each output artifact metadata of
@@ -117,6 +118,16 @@ def test_a_failed_command_stops_the_run(run_toy, s3_endpoint):
     run = run_toy(spec)
     assert run.failed == "make" and list(run.tasks) == ["make"]
     assert run.tasks["make"].error.startswith("failed to execute component: exit status 3")
+
+
+def test_as_another_uid_a_task_writes_only_where_the_launcher_let_it(run_toy, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    with run_as.unprivileged(str(tmp_path), str(PROJECT_ROOT)) as user:
+        run = run_toy(run_as=user)
+    assert run.failed is None, run.tasks
+    for name in ("make", "use"):
+        theirs = [str(p) for p in (tmp_path / "toy-1" / name).rglob("*") if p.stat().st_uid == user.uid and p.is_file()]
+        assert theirs and run_as.outside(theirs, user.writable) == [], theirs  # the executor output, at least
 
 
 def test_a_secret_without_the_key_keeps_the_pod_from_starting(run_toy):
