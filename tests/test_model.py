@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 
@@ -9,6 +11,31 @@ from trainer_module.model import build_model
 
 def test_keras_2_is_active():
     assert keras_choice.require().startswith("tf_keras 2.")
+
+
+def test_both_kerases_read_the_projects_config_which_holds_their_own_defaults(tmp_path):
+    """So that neither writes one (trainer_module/keras_choice.py), and the
+    model is what it would be with a fresh home: what each Keras writes into
+    an empty KERAS_HOME is the project's file, value for value."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    assert os.environ[keras_choice.HOME_VAR] == keras_choice.HOME  # conftest went through the boundary
+    script = (
+        "import os, sys\n"
+        "os.environ['KERAS_HOME'] = sys.argv[1]\n"
+        "import tf_keras\n"
+        "os.environ['KERAS_HOME'] = sys.argv[2]\n"
+        "import keras\n"
+        "print(tf_keras.__version__, keras.__version__)\n"
+    )
+    homes = [tmp_path / "keras_2", tmp_path / "keras_3"]
+    subprocess.run([sys.executable, "-c", script, *map(str, homes)], check=True, capture_output=True)
+    ours = json.loads((Path(keras_choice.HOME) / "keras.json").read_text())
+    for home in homes:
+        assert json.loads((home / "keras.json").read_text()) == ours, home
 
 
 def test_model_shapes():

@@ -9,17 +9,33 @@ boundary (pipeline/process/boundary.py) calls `select()` before TensorFlow is
 imported, in every entry point and so for every child process it starts;
 the container image sets the same variable for commands that do not start
 through the boundary (the workers' printed command, run as-is by a TFJob).
+
+`select()` also points both Keras versions at the project's copy of their
+default config (keras_home/keras.json), unless KERAS_HOME names another.
+Each writes that file when first imported if its directory lacks it:
+tf_keras 2.16.0 into ~/.keras (tf_keras/src/backend.py:7292-7336), Keras
+3.12.4 into ~/.keras, or /tmp/.keras whatever TMPDIR says when the home is
+not writable (keras/src/backend/config.py:275-336). Every process imports
+Keras 3: TFX 1.16's components import its Tuner, and so keras-tuner 1.4.8
+(tfx/components/__init__.py:32, keras_tuner/src/backend/config.py:15). With
+the file there, both read it and write nothing, so no process needs a home
+it can write (a container run by an arbitrary uid:
+docs/kubeflow.md#the-security-context), and a user's ~/.keras/keras.json
+cannot change the float type the model is built with.
 """
 import os
 
 ENV_VAR = "TF_USE_LEGACY_KERAS"
 VALUE = "1"
 EXPECTED = "tf_keras"
+HOME_VAR = "KERAS_HOME"
+HOME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_home")
 
 
 def select() -> None:
-    """Sets the Keras choice for this process and every child it starts."""
+    """Sets the Keras choice, and its config, for this process and every child it starts."""
     os.environ[ENV_VAR] = VALUE
+    os.environ.setdefault(HOME_VAR, HOME)
 
 
 def keep_autograph_out_of_keras() -> None:
