@@ -95,9 +95,25 @@ class Source:
 
 
 def default_cache_dir() -> str:
-    return os.environ.get("MNIST_TFX_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "mnist-tfx", "mnist"
-    )
+    """MNIST_TFX_CACHE, else ~/.cache/mnist-tfx/mnist. Without a home this
+    process can write in (a container run by an arbitrary uid:
+    docs/kubeflow.md#the-security-context), a new directory of the temp dir:
+    a task's download lives as long as its pod anyway."""
+    configured = os.environ.get("MNIST_TFX_CACHE")
+    if configured:
+        return configured
+    home = os.path.expanduser("~")  # "~" itself with no HOME and no passwd entry
+    in_home = os.path.join(home, ".cache", "mnist-tfx", "mnist")
+    if os.path.isabs(home) and _can_create(in_home):
+        return in_home
+    return tempfile.mkdtemp(prefix="mnist-tfx-")
+
+
+def _can_create(path: str) -> bool:
+    """Whether this process may create `path`, or write in it if it exists."""
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 def content_sha256(path: str) -> str:
