@@ -28,6 +28,13 @@ run 1's pushed model as its baseline, by LatestBlessedModel
 with another seed; what depends only on unchanged inputs (ingestion,
 statistics) is a cache hit, and the baselines, the Trainer and what reads
 them run again.
+
+Each task's command runs as KFP 2.17.0 may run its container
+(tests/run_as.py): an unprivileged uid with no passwd entry, group 0, no
+capabilities, with the image's environment (its Dockerfile's ENV: a HOME
+that does not exist) and TMPDIR its pod's own /tmp. Every task writes only
+there and where the launcher put its outputs: nothing else on the machine's
+disk or in /dev/shm is the uid's afterwards.
 """
 import copy
 import json
@@ -41,16 +48,17 @@ import pytest
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import dag
-from tests import kfp_driver
-from tests.conftest import BUCKET, KUBEFLOW_SUBSET, NO_CLOUD, SECRETS
+from tests import dockerfile, kfp_driver, run_as
+from tests.conftest import BUCKET, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, SECRETS
 from tests.kfp_launcher import LauncherError
 from trainer_module.config import TRAINING_SUMMARY_FILE
 
 pytestmark = pytest.mark.e2e
 
 RUN_IDS = ("driver-e2e-run-1", "driver-e2e-run-2")
-# The image's own environment (Dockerfile's ENV), and no cloud metadata service.
-IMAGE_ENV = {"TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", **NO_CLOUD}
+# The image's own environment (its Dockerfile's ENV, the checkout standing
+# for its /app), and no cloud metadata service.
+IMAGE_ENV = {**dockerfile.env(str(PROJECT_ROOT)), **NO_CLOUD}
 
 
 @pytest.fixture(scope="module")
@@ -61,18 +69,30 @@ def compiled(kubeflow_s3_compiled):
 
 
 @pytest.fixture(scope="module")
-def runs(compiled, tmp_path_factory):
+def task_user(tmp_path_factory):
+    """(the runs' directory, the tasks' user, why it cannot run them here or
+    None, a marker made before the runs: tests/run_as.py)."""
+    work_dir = tmp_path_factory.mktemp("kfp_driver_runs")
+    os.chmod(work_dir, 0o755)  # the pods' own files, which their uid reads
+    user = run_as.RunAs([str(work_dir), str(PROJECT_ROOT)])
+    since = run_as.marker(str(tmp_path_factory.mktemp("kfp_driver_since")))
+    yield str(work_dir), user, user.why_not(), since
+    user.close()
+
+
+@pytest.fixture(scope="module")
+def runs(compiled, task_user):
     """Both runs, or the LauncherError that refused the first: raised by
     each test (a fixture's exception would be an error, not the xfail)."""
     cfg, spec, platform = compiled
-    work_dir = str(tmp_path_factory.mktemp("kfp_driver_runs"))
+    work_dir, user, why_not, _ = task_user
     backend = kfp_driver.Backend()  # one ML Metadata, as in a cluster
     done = []
     try:
         for run_id, run_spec in zip(RUN_IDS, (spec, _with_another_seed(spec))):
             done.append(kfp_driver.run_pipeline(
                 run_spec, cfg.pipeline_root, run_id, work_dir, platform=platform, secrets=SECRETS,
-                image_env=IMAGE_ENV, backend=backend,
+                image_env=IMAGE_ENV, backend=backend, run_as=None if why_not else user,
             ))
             if done[-1].failed:
                 break  # run 2 means nothing after a failed run 1
@@ -110,6 +130,21 @@ def test_every_task_of_both_runs_succeeds(runs, compiled):
     for run in done:
         assert run.failed is None, _task_failures(run)
         assert set(run.tasks) == set(spec["root"]["dag"]["tasks"])
+
+
+def test_every_task_ran_as_an_unprivileged_uid_writing_only_its_outputs_and_temp_dir(runs, task_user):
+    work_dir, user, why_not, since = task_user
+    if why_not:
+        run_as.cannot(why_not)
+    done = _runs(runs)
+    written = run_as.written_by(user.uid, since)
+    # Only what the launcher gave each task: its /tmp and its outputs' directories.
+    assert run_as.outside(written, user.writable) == []
+    for run in done:
+        for name, task in run.tasks.items():
+            if not task.cached:  # its executor output file, at least, is the uid's
+                task_dir = os.path.join(work_dir, run.run_id, name) + "/"
+                assert any(p.startswith(task_dir) and os.path.isfile(p) for p in written), name
 
 
 SPLITS = ("train", "eval")
