@@ -17,7 +17,7 @@ export PYTHON
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml scripts/setup.sh
+$(STAMP): requirements.lock pyproject.toml scripts/setup.sh scripts/fetch_uv.py
 	bash scripts/setup.sh
 	touch $@
 

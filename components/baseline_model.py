@@ -8,7 +8,8 @@ latest blessed model", read from the one place every runner writes to.
 
 Why a container component and not TFX's Resolver: a Resolver compiles to
 `resolver` executors, which open-source KFP 2.x refuses at run creation
-(kubeflow/pipelines 2.5.0, backend/src/v2/compiler/visitor.go:119-128); only
+(kubeflow/pipelines, backend/src/v2/compiler/visitor.go: 2.5.0 :119-128,
+2.17.0 :125-134); only
 Vertex AI implements them. Running the same component on Vertex too keeps
 local and cluster runs choosing the same baseline.
 

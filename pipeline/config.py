@@ -79,8 +79,9 @@ class PipelineConfig:
     gcp_project: str = ""  # dataflow
     gcp_region: str = ""  # dataflow
     beam_temp_location: str = ""  # dataflow; empty: <output_dir>/beam-temp on gs://
-    # s3:// paths on MinIO or another S3-compatible store: its URL, with the
-    # scheme (http://minio-service.kubeflow:9000); empty: AWS S3. Credentials
+    # s3:// paths on MinIO, SeaweedFS or another S3-compatible store: its URL,
+    # with the scheme (KFP 2.5's http://minio-service.kubeflow:9000, 2.15 and
+    # later's http://seaweedfs.kubeflow:9000); empty: AWS S3. Credentials
     # are never settings: see pipeline/process/object_store.py.
     s3_endpoint: str = ""
     s3_region: str = ""  # e.g. us-east-1; empty: the AWS SDKs' default
@@ -133,7 +134,8 @@ class PipelineConfig:
     kube_context: str = kubeflow_field("")  # a kubeconfig context; empty: current
     # A Kubernetes secret in the run's namespace whose keys `accesskey` and
     # `secretkey` every task gets as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
-    # (KFP's MinIO: mlpipeline-minio-artifact). Empty: the pods' own credentials.
+    # (KFP's own store, MinIO or SeaweedFS: mlpipeline-minio-artifact). Empty:
+    # the pods' own credentials.
     s3_credentials_secret: str = kubeflow_field("")
 
     def __post_init__(self):

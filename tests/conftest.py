@@ -13,6 +13,7 @@ import pytest
 from components.mnist_example_gen import idx, source
 from pipeline import dag
 from pipeline.process import boundary
+from tests import kfp_versions
 from tests.synthetic_digits import make_digits
 
 # What every entry point does first (Keras 2, the version guard), before any test imports TensorFlow.
@@ -124,6 +125,12 @@ def closed_port_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
+@pytest.fixture(params=kfp_versions.VERSIONS, ids=lambda version: f"kfp-{version.tag}")
+def backend_version(request) -> kfp_versions.BackendVersion:
+    """Each Kubeflow Pipelines backend the stand-ins model (tests/kfp_versions.py)."""
+    return request.param
 
 
 # The Kubeflow tests share one compiled pipeline: compiling loads TFX and
@@ -284,8 +291,9 @@ def kubeflow_s3_compiled(s3_endpoint, s3_mnist, tmp_path_factory):
         "--accuracy-lower-bound", 0, "--digit-accuracy-lower-bound", 0,
         "--s3-endpoint", cfg.s3_endpoint, "--s3-region", cfg.s3_region, "--s3-credentials-secret", SECRET,
         # The cache on, as KFP defaults: a second run is served from the
-        # first's cache (backend/src/v2/driver/driver.go:359-378) except where
-        # the spec turns it off (the baselines) and downstream of those.
+        # first's cache (backend/src/v2/driver/: 2.5.0 driver.go:359-378,
+        # 2.17.0 container.go:210-240) except where the spec turns it off (the
+        # baselines) and downstream of those.
         "--image-project-root", cfg.image_project_root, "--package-path", spec_path,
         env={**CREDENTIALS, **NO_CLOUD},
     )

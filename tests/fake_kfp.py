@@ -5,11 +5,13 @@ lookup, upload of a pipeline or of a version, version listing, experiment
 lookup and creation, run creation. Every request is recorded, body included,
 so tests can check what the client really sent.
 
-Uploads and runs are judged as a KFP 2.5.0 backend judges them
-(tests/kfp_contract.py): an upload is refused for what template.New refuses
-(schema version, pipeline name, several specs, ...), a run for an executor the
-Argo compiler cannot run (a TFX `resolver`), each with the real server's HTTP
-status and body.
+Uploads, runs and request bodies are judged as the backend of the given
+version judges them (tests/kfp_contract.py, tests/kfp_versions.py): an upload
+is refused for what template.New refuses (schema version, pipeline name,
+several specs, ...), a run for an executor the Argo compiler cannot run (a
+TFX `resolver`), each with the real server's HTTP status and body. The
+credentials check stands for what fronts the API server (the API server's
+own health check takes any caller), so its answer is not versioned.
 """
 import dataclasses
 import email.parser
@@ -20,7 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from tests import kfp_contract
+from tests import kfp_contract, kfp_gateway
+from tests.kfp_versions import NEWEST, BackendVersion
 
 API = "/apis/v2beta1"
 
@@ -52,7 +55,8 @@ class Request:
 
 
 class FakeKfp:
-    def __init__(self, token: Optional[str] = None, refuse_with: int = 401):
+    def __init__(self, token: Optional[str] = None, refuse_with: int = 401, version: BackendVersion = NEWEST):
+        self.version = version
         self.token = token  # None: no authentication
         self.refuse_with = refuse_with
         self.requests: List[Request] = []
@@ -65,7 +69,8 @@ class FakeKfp:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 
     def __enter__(self) -> "FakeKfp":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for it, once per test.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc_info):
@@ -88,14 +93,16 @@ class FakeKfp:
             found = [{"pipeline_id": self.pipelines[name], "display_name": name}] if name in self.pipelines else []
             return 200, {"pipelines": found, "total_size": len(found)}
         if route == ("POST", "/pipelines/upload"):
-            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), True)
             name = request.query["name"][0]
+            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), True,
+                                                  self.version, name)
             pipeline_id = self.pipelines[name] = f"pipeline-{len(self.pipelines) + 1}"
             self.versions[pipeline_id] = [f"{pipeline_id}-version-1"]
             self.specs[f"{pipeline_id}-version-1"] = documents
             return 200, {"pipeline_id": pipeline_id, "display_name": name}
         if route == ("POST", "/pipelines/upload_version"):
-            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), False)
+            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), False,
+                                                  self.version, request.query["name"][0])
             pipeline_id = request.query["pipelineid"][0]
             versions = self.versions[pipeline_id]
             versions.append(f"{pipeline_id}-version-{len(versions) + 1}")
@@ -109,15 +116,18 @@ class FakeKfp:
         if route == ("GET", "/experiments"):
             return 200, {}
         if route == ("POST", "/experiments"):
+            kfp_gateway.check_request_body("experiment", request.json(), self.version)
             return 200, dict(request.json(), experiment_id="experiment-1")
         if route == ("POST", "/runs"):
+            kfp_gateway.check_request_body("run", request.json(), self.version)
             # The server compiles the version's spec into an Argo workflow
-            # here (resource_manager.go:498), and refuses what it cannot compile.
-            version = request.json().get("pipeline_version_reference", {}).get("pipeline_version_id")
-            if version in self.specs:
-                error = kfp_contract.compile_errors(*self.specs[version])
+            # here (2.5.0 resource_manager.go:498; 2.17.0 :669), and refuses
+            # what it cannot compile.
+            version_id = request.json().get("pipeline_version_reference", {}).get("pipeline_version_id")
+            if version_id in self.specs:
+                error = kfp_contract.compile_errors(*self.specs[version_id])
                 if error:
-                    raise kfp_contract.run_refusal(error)
+                    raise kfp_contract.run_refusal(error, self.version)
             return 200, dict(request.json(), run_id="run-1", state="PENDING")
         return 404, {"error": f"no route {route}", "code": 5}
 
@@ -137,9 +147,10 @@ class FakeKfp:
                     status, answer = fake._answer(request)
                 except kfp_contract.Refusal as refused:
                     status, answer = refused.status, refused.body
-                payload = json.dumps(answer).encode()
+                text = isinstance(answer, str)  # what Go's http.Error writes
+                payload = answer.encode() if text else json.dumps(answer).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

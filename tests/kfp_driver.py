@@ -1,4 +1,4 @@
-"""Runs a whole compiled PipelineSpec here, as a KFP 2.5.0 backend runs it.
+"""Runs a whole compiled PipelineSpec here, as a KFP backend of a given version runs it.
 
 For each task of the root DAG, in dependency order, this does what the
 backend's driver does (build the task's ExecutorInput from the spec, from ML
@@ -7,11 +7,11 @@ the input artifacts, substitute the placeholders, run the container's command
 and args as a local subprocess with the container's env and the platform
 spec's secrets, read the executor output file, merge it into the output
 artifacts, upload, record them in ML Metadata). Between tasks, artifacts pass
-through an ML Metadata stand-in as the real one passes them: the type schema
-is lost, metadata values become floats and wrapped structs.
+through an ML Metadata stand-in (tests/kfp_mlmd.py).
 
-Sources: backend/src/ at tag 2.5.0 of kubeflow/pipelines, cited as
-path:line; the launcher half and its deviations are in tests/kfp_launcher.py.
+Sources: backend/src/ of kubeflow/pipelines, cited "2.5.0 path:line; 2.17.0
+path:line"; the differences are facts of tests/kfp_versions.py. The launcher
+half is tests/kfp_launcher.py, the object store tests/kfp_objectstore.py.
 Not modeled: nested DAGs, loops, conditions, output parameters from upstream
 tasks, the caching service's real hash (the cache key's contents are).
 """
@@ -25,13 +25,12 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional
 
-from tests import kfp_contract
+from tests import kfp_contract, kfp_mlmd
 from tests import kfp_launcher as launcher
+from tests import kfp_objectstore as store
 from tests.kfp_launcher import LauncherError, q
-
-# What a pipeline root on s3:// gets without a kfp-launcher `providers`
-# config (v2/config/s3.go:85-91), as RecordArtifact stores it (client.go:1047-1054).
-S3_FROM_ENV_SESSION = json.dumps({"Provider": "s3", "Params": {"fromEnv": "true"}}, separators=(",", ":"))
+from tests.kfp_mlmd import Backend
+from tests.kfp_versions import BackendVersion
 
 
 @dataclasses.dataclass
@@ -60,27 +59,10 @@ class PipelineRun:
     failed: Optional[str] = None  # the task that failed, or "" for a run refused before any task
 
 
-class Backend:
-    """What outlives a run: ML Metadata's artifacts and the cache."""
-
-    def __init__(self):
-        self.artifacts: Dict[int, Dict[str, Any]] = {}
-        self.cache: Dict[str, Dict[str, int]] = {}  # cache key -> {output key: artifact id}
-
-    def record(self, uri: str, properties, type_name: str) -> int:
-        artifact_id = len(self.artifacts) + 1
-        self.artifacts[artifact_id] = {"uri": uri, "properties": properties, "type": type_name}
-        return artifact_id
-
-    def runtime_artifact(self, artifact_id: int) -> Dict[str, Any]:
-        artifact = self.artifacts[artifact_id]
-        return launcher.to_runtime_artifact(artifact_id, artifact["uri"], artifact["properties"])
-
-
 def dependency_order(dag: Dict[str, Any]) -> List[str]:
     """The root DAG's tasks, each after the tasks it depends on: dependentTasks
-    and the producers of its inputs (argocompiler/dag.go:590-610). Ties in
-    name order; Argo would run them at once."""
+    and the producers of its inputs (2.5.0 argocompiler/dag.go:590-610;
+    2.17.0 :651-671). Ties in name order; Argo would run them at once."""
     needs = {}
     for name, task in dag["tasks"].items():
         producers = set(task.get("dependentTasks", []))
@@ -91,7 +73,7 @@ def dependency_order(dag: Dict[str, Any]) -> List[str]:
                         producers.add(spec[key]["producerTask"])
         unknown = producers - set(dag["tasks"])
         if unknown:
-            raise LauncherError(f"unknown producer task {q(sorted(unknown)[0])} in DAG")  # dag.go:605
+            raise LauncherError(f"unknown producer task {q(sorted(unknown)[0])} in DAG")  # 2.5.0 dag.go:605; 2.17.0 :666
         needs[name] = producers
     order: List[str] = []
     while needs:
@@ -104,8 +86,12 @@ def dependency_order(dag: Dict[str, Any]) -> List[str]:
 
 
 def _parameter(name: str, spec: Dict[str, Any], definition: Dict[str, Any]):
-    """resolveInputParameter (driver.go:1590-1667) for a constant, then the type
-    check and conversion (driver.go:1425-1504)."""
+    """resolveInputParameter for a constant (2.5.0 driver/driver.go:1590-1667;
+    2.17.0 driver/resolve.go:375-499), then the type check and conversion
+    (2.5.0 driver.go:1425-1504; 2.17.0 resolve.go:169-248). Not modeled, as
+    TFX's specs hold none: the run-time placeholders a constant may be
+    ({{$.pipeline_job_name}}, ...), 2.17.0's literal constraints (resolve.go:
+    349-355)."""
     constant = spec.get("runtimeValue", {})
     if "constant" not in constant:
         raise LauncherError(f"resolving input parameter {q(name)}: parameter spec {spec} not implemented here")
@@ -120,10 +106,12 @@ def _parameter(name: str, spec: Dict[str, Any], definition: Dict[str, Any]):
     return value
 
 
-def executor_input(task_name, task, component, produced, backend, pipeline_root, publish_logs) -> Dict[str, Any]:
-    """The ExecutorInput the container driver builds (driver.go:279-323,
-    resolveInputs :1369-1584, provisionOutputs :2010-2061), as protojson
-    writes it: lowerCamelCase names, empty maps left out."""
+def executor_input(task_name, task, component, produced, backend, pipeline_root, publish_logs,
+                   version: BackendVersion) -> Dict[str, Any]:
+    """The ExecutorInput the container driver builds (2.5.0 driver/driver.go:
+    279-323, resolveInputs :1369-1584, provisionOutputs :2010-2061; 2.17.0
+    driver/container.go:77-123, resolve.go:102-373, driver.go:741-810), as
+    protojson writes it: lowerCamelCase names, empty maps left out."""
     inputs: Dict[str, Any] = {}
     definitions = component.get("inputDefinitions", {})
     parameters = {name: _parameter(name, spec, definitions.get("parameters", {}).get(name, {}))
@@ -137,20 +125,23 @@ def executor_input(task_name, task, component, produced, backend, pipeline_root,
             raise LauncherError(f"input artifact {q(name)}: {spec} not implemented here")
         producer = spec["taskOutputArtifact"]["producerTask"]
         key = spec["taskOutputArtifact"]["outputArtifactKey"]
-        artifacts[name] = {"artifacts": [backend.runtime_artifact(produced[producer][key])]}  # driver.go:1927-2007
+        # 2.5.0 driver.go:1927-2007; 2.17.0 resolve.go:700-816
+        artifacts[name] = {"artifacts": [backend.runtime_artifact(produced[producer][key])]}
     if artifacts:
         inputs["artifacts"] = artifacts
     if parameters:
         inputs["parameterValues"] = parameters
     outputs_spec = dict(component.get("outputDefinitions", {}).get("artifacts", {}))
-    if publish_logs:  # driver.go:2025-2038
+    if publish_logs:  # 2.5.0 driver.go:2025-2038; 2.17.0 :755-768
         outputs_spec[launcher.LOGS_KEY] = {"artifactType": {"schemaTitle": "system.Artifact"}}
-    salt = str(uuid.uuid4())
-    root = pipeline_root.split("?")[0].rstrip("/")  # GenerateOutputURI, metadata/client.go:287-302
+    # GenerateOutputURI (2.5.0 metadata/client.go:287-302; 2.17.0 :391-406)
+    task_dir = task_name if version.task_dir_from_key else task.get("taskInfo", {}).get("name", "")
+    task_root = f"{pipeline_root.split('?')[0].rstrip('/')}/{task_dir}/{uuid.uuid4()}"
     outputs: Dict[str, Any] = {}
     provisioned = {}
     for name, definition in outputs_spec.items():
-        artifact = {"type": definition["artifactType"], "uri": f"{root}/{task_name}/{salt}/{name}"}
+        artifact = {"name": name} if version.names_outputs else {}
+        artifact.update({"type": definition["artifactType"], "uri": f"{task_root}/{name}"})
         if definition.get("metadata"):
             artifact["metadata"] = definition["metadata"]
         provisioned[name] = {"artifacts": [artifact]}
@@ -159,32 +150,21 @@ def executor_input(task_name, task, component, produced, backend, pipeline_root,
     output_parameters = component.get("outputDefinitions", {}).get("parameters", {})
     if output_parameters:
         outputs["parameters"] = {n: {"outputFile": f"/tmp/kfp/outputs/{n}"} for n in output_parameters}
-    outputs["outputFile"] = launcher.OUTPUT_METADATA_FILE
+    in_task_root = version.output_file_in_task_root and store.local_path(task_root, "/")
+    outputs["outputFile"] = f"{in_task_root}/output_metadata.json" if in_task_root else launcher.OUTPUT_METADATA_FILE
     return {"inputs": inputs, "outputs": outputs}
-
-
-def _cache_key(given: Dict[str, Any], container: Dict[str, Any]) -> str:
-    """What GenerateCacheKey puts in the key (v2/cacheutils/cache.go:52-107):
-    input artifact names (ML Metadata ids), parameter values, outputs without
-    their URIs, the command and args before substitution, the image."""
-    outputs = {k: {"type": v["artifacts"][0]["type"], "metadata": v["artifacts"][0].get("metadata")}
-               for k, v in given["outputs"].get("artifacts", {}).items()}
-    return json.dumps({
-        "inputs": {k: [a["name"] for a in v["artifacts"]] for k, v in given["inputs"].get("artifacts", {}).items()},
-        "parameters": given["inputs"].get("parameterValues", {}), "outputs": outputs,
-        "cmd": container.get("command", []) + container.get("args", []), "image": container.get("image"),
-    }, sort_keys=True)
 
 
 def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir: str, *,
                  platform: Optional[Dict[str, Any]] = None, secrets: Optional[Dict[str, Dict[str, str]]] = None,
                  image_env: Optional[Dict[str, str]] = None, backend: Optional[Backend] = None,
                  publish_logs: bool = True, timeout: float = 1800, past_refusal: bool = False,
-                 run_as=None) -> PipelineRun:
-    """Runs every task of `spec` once; stops at the first that fails.
+                 version: BackendVersion, run_as=None) -> PipelineRun:
+    """Runs every task of `spec` once, as `version` would; stops at the first that fails.
 
     publish_logs: the backend's PUBLISH_LOGS, "true" in its own manifests
-    (manifests/kustomize/base/pipeline/ml-pipeline-apiserver-deployment.yaml:24-25).
+    (manifests/kustomize/base/pipeline/ml-pipeline-apiserver-deployment.yaml:
+    2.5.0 :24-25; 2.17.0 :114-115).
     Raises LauncherError for a run the backend would refuse before any task,
     unless `past_refusal`: then the tasks it could run are run, to see what
     fails next, and the first it could not is failed with the refusal.
@@ -192,7 +172,7 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
     unprivileged uid (the container's user) rather than as this process.
     """
     backend = backend or Backend()
-    scheme, bucket_name, prefix = launcher.bucket_config(pipeline_root)
+    scheme, bucket_name, prefix = store.bucket_config(pipeline_root)
     if scheme != "s3://":
         raise LauncherError(f"{scheme} pipeline roots are not modeled here")
     refused = kfp_contract.compile_errors(spec, platform)
@@ -211,20 +191,23 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
         started = time.monotonic()
         record = run.tasks[name] = TaskRun(name, {})
         try:
-            record.executor_input = executor_input(name, task, component, produced, backend, pipeline_root, publish_logs)
+            record.executor_input = executor_input(name, task, component, produced, backend, pipeline_root,
+                                                   publish_logs, version)
             if "container" not in executors[label]:
                 raise LauncherError(refused if "resolver" in executors[label] else "importer tasks are not modeled here")
             container = executors[label]["container"]
-            key = _cache_key(record.executor_input, container)
-            if task.get("cachingOptions", {}).get("enableCache") and key in backend.cache:  # driver.go:359-378
+            key = kfp_mlmd.cache_key(record.executor_input, container)
+            # 2.5.0 driver.go:359-378; 2.17.0 container.go:210-240
+            if task.get("cachingOptions", {}).get("enableCache") and key in backend.cache:
                 produced[name] = dict(backend.cache[key])
                 record.cached = True
                 record.outputs = {k: backend.runtime_artifact(i) for k, i in produced[name].items()}
             else:
                 env = launcher.pod_env(container, platform_executors.get(label), secrets, image_env)
                 produced[name] = _launch(record, container, env, os.path.join(work_dir, run_id, name),
-                                         bucket_name, prefix, backend, timeout, run_as)
-                if task.get("cachingOptions", {}).get("enableCache"):  # launcher_v2.go:244-261
+                                         bucket_name, prefix, backend, timeout, version, run_as)
+                # 2.5.0 launcher_v2.go:244-261; 2.17.0 :299-317
+                if task.get("cachingOptions", {}).get("enableCache"):
                     backend.cache[key] = dict(produced[name])
         except LauncherError as e:
             record.error = str(e)
@@ -237,40 +220,48 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
     return run
 
 
-def _launch(record: TaskRun, container, env, task_dir, bucket_name, prefix, backend, timeout, run_as=None) -> Dict[str, int]:
-    """The launcher around one command (launcher_v2.go:341-592); the task's
-    outputs as ML Metadata artifact ids."""
+def _launch(record: TaskRun, container, env, task_dir, bucket_name, prefix, backend, timeout,
+            version: BackendVersion, run_as=None) -> Dict[str, int]:
+    """The launcher around one command (2.5.0 component/launcher_v2.go:341-592;
+    2.17.0 :405-476, 657-856); the task's outputs as ML Metadata artifact ids."""
     pod_root = os.path.join(task_dir, "pod")
     shutil.rmtree(task_dir, ignore_errors=True)
     os.makedirs(pod_root)
-    given = record.executor_input
-    bucket = launcher.Bucket(bucket_name, prefix, env)
-    for name, artifacts in given["inputs"].get("artifacts", {}).items():  # launcher_v2.go:619-688
+    given = json.loads(json.dumps(record.executor_input))
+    launcher.qualify_logs(given, version)
+    bucket = store.Bucket(bucket_name, prefix, env, version)
+    # downloadArtifacts: 2.5.0 launcher_v2.go:619-688; 2.17.0 :927-1003
+    for name, artifacts in given["inputs"].get("artifacts", {}).items():
         uri = artifacts["artifacts"][0]["uri"]
-        local = launcher.local_path(uri, pod_root)
+        local = store.local_path(uri, pod_root)
         if local:
-            owner = bucket if uri.startswith(f"s3://{bucket_name}/{prefix}") else launcher.Bucket(uri[5:].split("/")[0], "", env)
-            owner.download(uri, local)
-    # The pod's own /tmp: where the executor output file and output parameters go.
-    pod_tmp = lambda path: os.path.join(pod_root, path.lstrip("/"))  # noqa: E731
+            owner = bucket if uri.startswith(f"s3://{bucket_name}/{prefix}") else store.Bucket(uri[5:].split("/")[0], "", env, version)
+            try:
+                owner.download(uri, local)
+            except LauncherError as e:  # 2.5.0 :659-661; 2.17.0 :974-976
+                raise LauncherError(f"failed to download input artifact {q(name)} from remote storage URI {q(uri)}: {e}") from None
+    # The pod's own filesystem: where the executor output file and output parameters go.
+    in_pod = lambda path: os.path.join(pod_root, path.lstrip("/"))  # noqa: E731
     local_input = json.loads(json.dumps(given))
-    local_input["outputs"]["outputFile"] = pod_tmp(launcher.OUTPUT_METADATA_FILE)
+    local_input["outputs"]["outputFile"] = in_pod(given["outputs"]["outputFile"])
     for parameter in local_input["outputs"].get("parameters", {}).values():
-        parameter["outputFile"] = pod_tmp(parameter["outputFile"])
-    for artifacts in given["outputs"].get("artifacts", {}).values():  # prepareOutputFolders, :898-925
-        os.makedirs(os.path.dirname(launcher.local_path(artifacts["artifacts"][0]["uri"], pod_root)), exist_ok=True)
+        parameter["outputFile"] = in_pod(parameter["outputFile"])
+    # prepareOutputFolders: 2.5.0 :898-925; 2.17.0 :1280-1307
+    for artifacts in given["outputs"].get("artifacts", {}).values():
+        os.makedirs(os.path.dirname(store.local_path(artifacts["artifacts"][0]["uri"], pod_root)), exist_ok=True)
     os.makedirs(os.path.dirname(local_input["outputs"]["outputFile"]), exist_ok=True)
     args = container.get("command", []) + container.get("args", [])
+    args = launcher.resolve_arguments(args, given["inputs"].get("parameterValues", {}), version)
     args = launcher.expand_kubernetes_env(args, [e["name"] for e in container.get("env", [])], env)
-    args = launcher.substitute(args, launcher.placeholders(local_input, pod_root))
+    args = launcher.substitute(args, launcher.placeholders(local_input, lambda uri: store.local_path(uri, pod_root)), version)
     record.command = args
     executable = sys.executable if args[0] in ("python", "python3") else args[0]  # the image's Python
     command = [executable, *args[1:]]
     if run_as is not None:  # the launcher runs in the task's container: what it made is the task user's
         made = [os.path.dirname(local_input["outputs"]["outputFile"])] + [
-            os.path.dirname(launcher.local_path(a["artifacts"][0]["uri"], pod_root))
+            os.path.dirname(store.local_path(a["artifacts"][0]["uri"], pod_root))
             for a in given["outputs"].get("artifacts", {}).values()]
-        command, env = run_as.task(command, env, temp_dir=pod_tmp("/tmp"), writable=made)
+        command, env = run_as.task(command, env, temp_dir=in_pod("/tmp"), writable=made)
     try:
         done = subprocess.run(command, cwd=task_dir, env=env, capture_output=True,
                               text=True, timeout=timeout)
@@ -278,28 +269,39 @@ def _launch(record: TaskRun, container, env, task_dir, bucket_name, prefix, back
         raise LauncherError(f"timed out after {timeout} s") from None
     record.returncode, record.log = done.returncode, done.stdout + done.stderr
     logs = given["outputs"].get("artifacts", {}).get(launcher.LOGS_KEY)
-    if logs:  # getLogWriter (launcher_v2.go:467-488): stdout and stderr, to be uploaded
-        with open(launcher.local_path(logs["artifacts"][0]["uri"], pod_root), "w") as f:
+    if logs:  # getLogWriter (2.5.0 :467-488; 2.17.0 :632-653): stdout and stderr, to be uploaded
+        with open(store.local_path(logs["artifacts"][0]["uri"], pod_root), "w") as f:
             f.write(record.log)
-    if done.returncode != 0:  # launcher_v2.go:527-529
+    if done.returncode != 0:  # 2.5.0 :527-529, 390-392; 2.17.0 :715-717, 446-457
+        if logs and version.logs_managed:
+            _record_outputs(record, {launcher.LOGS_KEY: logs}, pod_root, bucket, backend, version)
         raise LauncherError(f"failed to execute component: exit status {done.returncode}\n{record.log[-4000:]}")
     record.executor_output = launcher.read_executor_output(local_input["outputs"]["outputFile"])
-    for name, parameter in local_input["outputs"].get("parameters", {}).items():  # :416-447
+    # collectOutputParameters: 2.5.0 :416-447; 2.17.0 :484-514
+    for name, parameter in local_input["outputs"].get("parameters", {}).items():
         if name not in record.executor_output.get("parameterValues", {}) and not os.path.exists(parameter["outputFile"]):
             raise LauncherError(f"failed to read output parameter name={q(name)}: no file {parameter['outputFile']}")
+    return _record_outputs(record, given["outputs"].get("artifacts", {}), pod_root, bucket, backend, version)
+
+
+def _record_outputs(record: TaskRun, outputs, pod_root, bucket, backend, version) -> Dict[str, int]:
+    """uploadOutputArtifacts (2.5.0 launcher_v2.go:540-592; 2.17.0 :778-856):
+    each output merged with the executor's, uploaded, recorded."""
     produced = {}
-    for name, artifacts in given["outputs"].get("artifacts", {}).items():  # :540-592
+    for name, artifacts in outputs.items():
         from_executor = record.executor_output.get("artifacts", {}).get(name, {}).get("artifacts", [None])[0]
+        if name == launcher.LOGS_KEY and version.logs_managed:
+            from_executor = None
         merged = launcher.merge_output(from_executor, artifacts["artifacts"][0])
-        local = launcher.local_path(merged["uri"], pod_root)
-        if local is not None:  # the key is checked before the upload is tried (:561-564)
+        local = store.local_path(merged["uri"], pod_root)
+        if local is not None:  # the key is checked before the upload is tried (2.5.0 :561-564; 2.17.0 :820-823)
             try:
                 bucket.key(merged["uri"])
             except LauncherError as e:
                 raise LauncherError(f"failed to upload output artifact {q(name)}: {e}") from None
             bucket.upload(local, merged["uri"])
-        type_name = launcher.artifact_type_name(launcher.artifact_schema(merged["type"]))
-        properties = launcher.to_mlmd_properties(merged.get("metadata", {}), name, S3_FROM_ENV_SESSION)
+        type_name = kfp_mlmd.artifact_type_name(kfp_mlmd.artifact_schema(merged["type"]))
+        properties = kfp_mlmd.to_mlmd_properties(merged.get("metadata", {}), name, kfp_mlmd.S3_FROM_ENV_SESSION, version)
         produced[name] = backend.record(merged["uri"], properties, type_name)
         record.outputs[name] = merged
     return produced

@@ -1,8 +1,9 @@
-"""The stand-in KFP API (tests/fake_kfp.py) refuses what a KFP 2.5.0 backend
-refuses, with its status and words, as kfp.Client 2.5 receives them.
+"""The stand-in KFP API (tests/fake_kfp.py) refuses what a KFP backend
+refuses, with its status and words, as kfp.Client 2.5 receives them: each
+test against 2.5.0 and 2.17.0 (conftest's backend_version).
 
 Fast: small hand-written specs, no TensorFlow. The rules and their sources
-(file:line at tag 2.5.0) are in tests/kfp_contract.py.
+(file:line at both tags) are in tests/kfp_contract.py and tests/kfp_versions.py.
 """
 import copy
 import json
@@ -13,12 +14,21 @@ import kfp_server_api
 import pytest
 import yaml
 
-from tests import kfp_contract
+from tests import kfp_contract, kfp_gateway
 from tests.fake_kfp import FakeKfp
+from tests.kfp_versions import V2_5_0, V2_17_0
 
 UPLOAD = "Failed to create a pipeline and a pipeline version: Failed to create a pipeline and a pipeline version due to template creation error: "
 UPLOAD_VERSION = "Failed to create a pipeline version: Failed to create a pipeline version due to template creation error: "
 INVALID = ": pipeline spec is invalid"
+SCHEMA_2_0_0 = "KFP only supports schema version 2.1.0, but the pipeline spec has version 2.0.0"
+
+
+def template_refusal(version, details, sentinel=INVALID, wrapper=UPLOAD):
+    """(status, body) of an upload refused by template.New: 2.5.0 answers 500
+    with the error chain, 2.17.0 400 with the details alone."""
+    message = f"{wrapper}InvalidInputError: {details}{sentinel}" if version is V2_5_0 else details
+    return version.upload_invalid_status, {"error_message": message, "error_details": message}
 
 
 def spec(**changes) -> dict:
@@ -52,8 +62,8 @@ def refusal(error: kfp_server_api.ApiException):
 
 
 @pytest.fixture
-def kfp_api():
-    with FakeKfp() as fake:
+def kfp_api(backend_version):
+    with FakeKfp(version=backend_version) as fake:
         yield fake, kfp.Client(host=fake.url)
 
 
@@ -71,46 +81,62 @@ def test_a_spec_the_backend_takes_is_uploaded_with_its_platform_spec(kfp_api, tm
     assert fake.specs[f"{pipeline.pipeline_id}-version-1"] == (spec(), platform())
 
 
-def test_schema_version_2_0_0_is_refused_with_the_servers_words(kfp_api, tmp_path):
+def test_schema_version_2_0_0_is_refused_with_the_servers_words(kfp_api, tmp_path, backend_version):
     status, body = upload_refused(kfp_api, tmp_path, spec(schemaVersion="2.0.0"))
-    # pipeline_upload_server.go:142: HTTP 500, not 400, for an invalid spec.
-    assert status == 500
-    assert body["error_message"] == (
-        UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, but the pipeline spec has version 2.0.0" + INVALID
-    )
+    # pipeline_upload_server.go: HTTP 500 at 2.5.0 (:142), 400 at 2.17.0 (:188-191).
+    assert (status, body["error_message"]) == {
+        "2.5.0": (500, UPLOAD + "InvalidInputError: " + SCHEMA_2_0_0 + INVALID),
+        "2.17.0": (400, SCHEMA_2_0_0),
+    }[backend_version.tag]
 
 
-@pytest.mark.parametrize("documents, error", [
-    # template.go:104-112 does not recognize a spec without a name or a root,
-    # so template.New answers before NewV2SpecTemplate's own checks.
-    ([spec(pipelineInfo={"name": ""})], "InvalidInputError: unknown template format" + INVALID),
-    ([{k: v for k, v in spec().items() if k != "root"}], "InvalidInputError: unknown template format" + INVALID),
-    ([platform()], "InvalidInputError: unknown template format" + INVALID),  # no spec at all
-    ([spec(unknownField=1)], "InvalidInputError: unknown template format" + INVALID),  # protojson refuses it
-    ([spec(), spec()], "InvalidInputError: multiple pipeline specs provided" + INVALID),
-    ([spec(), platform(), platform()],
-     "InvalidInputError: multiple platform specs provided: Platform spec is invalid"),
+@pytest.mark.parametrize("documents, details", [
+    # template.go does not recognize a spec without a name or a root, so
+    # template.New answers before NewV2SpecTemplate's own checks.
+    ([spec(pipelineInfo={"name": ""})], "unknown template format"),
+    ([{k: v for k, v in spec().items() if k != "root"}], "unknown template format"),
+    ([platform()], "unknown template format"),  # no spec at all
+    ([spec(unknownField=1)], "unknown template format"),  # protojson refuses it
+    ([spec(), spec()], "multiple pipeline specs provided"),
     ([spec(pipelineInfo={"name": "MNIST_TFX"})],
-     "InvalidInputError: invalid v2 pipeline spec: name should consist of lower case alphanumeric characters, "
-     "'-' or '.', and must start and end with an alphanumeric character" + INVALID),
+     "invalid v2 pipeline spec: name should consist of lower case alphanumeric characters, "
+     "'-' or '.', and must start and end with an alphanumeric character"),
 ])
-def test_template_errors_are_refused_with_the_servers_words(kfp_api, tmp_path, documents, error):
-    assert upload_refused(kfp_api, tmp_path, *documents) == (500, {"error_message": UPLOAD + error, "error_details": UPLOAD + error})
+def test_template_errors_are_refused_with_the_servers_words(kfp_api, tmp_path, backend_version, documents, details):
+    assert upload_refused(kfp_api, tmp_path, *documents) == template_refusal(backend_version, details)
+
+
+def test_two_platform_specs_are_refused_in_each_versions_spelling(kfp_api, tmp_path, backend_version):
+    sentinel = {"2.5.0": ": Platform spec is invalid", "2.17.0": ": platform spec is invalid"}[backend_version.tag]
+    assert upload_refused(kfp_api, tmp_path, spec(), platform(), platform()) == template_refusal(
+        backend_version, "multiple platform specs provided", sentinel)
 
 
 @pytest.mark.parametrize("name", ["Mnist-tfx", "mnist.tfx", "mnist_tfx", "-mnist"])
-def test_a_name_ml_metadata_cannot_take_is_refused(kfp_api, tmp_path, name):
+def test_a_name_ml_metadata_cannot_take_is_refused(kfp_api, tmp_path, backend_version, name):
     """v2_template.go's regex finds a match anywhere in these; the MLMD check
-    (common/utils.go:107-121) is anchored, and its error is not wrapped."""
+    (common/utils.go, ValidatePipelineName) is anchored, and its error is not wrapped."""
     status, body = upload_refused(kfp_api, tmp_path, spec(pipelineInfo={"name": name}))
-    assert (status, body["error_message"]) == (500, (
-        "Failed to create a pipeline and a pipeline version: Invalid input error: pipeline's name must contain only "
-        "lowercase alphanumeric characters or '-' and must start with alphanumeric characters"
-    ))
+    words = ("pipeline's name must contain only lowercase alphanumeric characters or '-' and must start with "
+             "alphanumeric characters")
+    assert (status, body["error_message"]) == {
+        "2.5.0": (500, "Failed to create a pipeline and a pipeline version: Invalid input error: " + words),
+        "2.17.0": (400, words),
+    }[backend_version.tag]
+
+
+def test_a_name_too_long_for_the_database_is_refused_as_text_by_2_17(tmp_path):
+    """2.17.0 checks the name in the query before reading the spec, and
+    answers with Go's http.Error (pipeline_upload_server.go:174-177)."""
+    with FakeKfp(version=V2_17_0) as fake:
+        with pytest.raises(kfp_server_api.ApiException) as error:
+            kfp.Client(host=fake.url).upload_pipeline(write(tmp_path, spec()), pipeline_name="m" * 129)
+    assert (error.value.status, error.value.body) == (400, "Invalid input error: Pipeline.Name length cannot exceed 128\n")
+    assert not fake.pipelines
 
 
 def test_a_platform_document_the_server_cannot_read_is_dropped_not_refused(kfp_api, tmp_path):
-    """v2_template.go:204-218 only keeps a document that parses as a
+    """v2_template.go (2.5.0 :204-218, 2.17.0 :244-258) only keeps a document that parses as a
     PlatformSpec with a kubernetes entry: a misspelled one vanishes, and with
     it every secretAsEnv (the pods would get no credentials)."""
     fake, client = kfp_api
@@ -119,22 +145,21 @@ def test_a_platform_document_the_server_cannot_read_is_dropped_not_refused(kfp_a
     assert fake.specs[f"{pipeline.pipeline_id}-version-1"] == (spec(), None)
 
 
-def test_a_file_of_another_kind_is_refused_before_it_is_read(kfp_api, tmp_path):
+def test_a_file_of_another_kind_is_refused_before_it_is_read(kfp_api, tmp_path, backend_version):
     status, body = upload_refused(kfp_api, tmp_path, spec(), name="pipeline.txt")
-    assert (status, body["error_message"]) == (400, (
-        "Failed to read a pipeline spec file: Invalid input error: Unexpected pipeline file format. "
-        "Support .zip, .tar.gz, .json or YAML"
-    ))
+    assert (status, body["error_message"]) == (400, {
+        "2.5.0": "Failed to read a pipeline spec file: Invalid input error: Unexpected pipeline file format. "
+                 "Support .zip, .tar.gz, .json or YAML",
+        "2.17.0": "Failed to read a pipeline spec file",  # the cause is only logged
+    }[backend_version.tag])
 
 
-def test_a_new_version_is_refused_in_the_version_handlers_words(kfp_api, tmp_path):
+def test_a_new_version_is_refused_in_the_version_handlers_words(kfp_api, tmp_path, backend_version):
     fake, client = kfp_api
     pipeline = client.upload_pipeline(write(tmp_path, spec()), pipeline_name="mnist-tfx")
     with pytest.raises(kfp_server_api.ApiException) as error:
         client.upload_pipeline_version(write(tmp_path, spec(schemaVersion="2.0.0")), "v2", pipeline_id=pipeline.pipeline_id)
-    assert refusal(error.value)[1]["error_message"] == (
-        UPLOAD_VERSION + "InvalidInputError: KFP only supports schema version 2.1.0, but the pipeline spec has version 2.0.0" + INVALID
-    )
+    assert refusal(error.value) == template_refusal(backend_version, SCHEMA_2_0_0, wrapper=UPLOAD_VERSION)
     assert fake.versions[pipeline.pipeline_id] == [f"{pipeline.pipeline_id}-version-1"]
 
 
@@ -155,9 +180,10 @@ def start_run(client, path):
                                version_id=version.pipeline_version_id)
 
 
-def test_a_resolver_executor_is_refused_at_run_creation(kfp_api, tmp_path):
+def test_a_resolver_executor_is_refused_at_run_creation(kfp_api, tmp_path, backend_version):
     """Uploaded fine; the Argo compiler refuses it when the run is created
-    (visitor.go:119-128, reached before argocompiler/dag.go:328 would be)."""
+    (visitor.go, reached before argocompiler/dag.go's own refusal would be),
+    and each gateway writes the status in its own body."""
     _, client = kfp_api
     resolver = {"resolver": {"outputArtifactQueries": {"model": {"filter": "artifact_type=\"tfx.Model\""}}}}
     with pytest.raises(kfp_server_api.ApiException) as error:
@@ -168,8 +194,30 @@ def test_a_resolver_executor_is_refused_at_run_creation(kfp_api, tmp_path):
         "non-container and non-importer executor not implemented\n"
         "Failed to compile job\nFailed to generate the ExecutionSpec\nFailed to create a new run"
     )
-    assert (status, body["code"], body["message"], body["error"]) == (500, 13, expected, expected)
-    assert body["details"] == [{"@type": "type.googleapis.com/google.rpc.Status", "code": 2, "message": expected}]
+    detail = {"@type": "type.googleapis.com/google.rpc.Status", "code": 2, "message": expected}
+    assert (status, body) == (500, {
+        "2.5.0": {"error": expected, "code": 13, "message": expected, "details": [detail]},  # grpc-gateway v1.16.0
+        "2.17.0": {"code": 13, "message": expected, "details": [detail]},  # v2.28.0: a google.rpc.Status
+    }[backend_version.tag])
+
+
+def test_what_kfp_client_sends_to_create_a_run_is_taken_by_both_gateways(kfp_api, tmp_path):
+    """2.17.0 refuses fields its messages lack; kfp.Client 2.5 sends none."""
+    fake, client = kfp_api
+    start_run(client, write(tmp_path, spec()))
+    assert {"display_name", "pipeline_version_reference", "experiment_id"} <= set(fake.calls("POST", "/runs")[0].json())
+
+
+def test_an_unknown_field_in_a_request_body_is_refused_by_2_17(backend_version):
+    body = {"display_name": "run", "runtime_config": {"pipeline_root": "s3://b/r", "pipelineRootTypo": "x"}}
+    if backend_version is V2_5_0:
+        assert kfp_gateway.check_request_body("run", body, backend_version) is None
+        return
+    with pytest.raises(kfp_contract.Refusal) as refused:
+        kfp_gateway.check_request_body("run", body, backend_version)
+    assert (refused.value.status, refused.value.body) == (400, {"code": 3, "message": 'proto: unknown field "pipelineRootTypo"'})
+    kfp_gateway.check_request_body("run", {"displayName": "run", "runtimeConfig": {"pipelineRoot": "s3://b/r"}},
+                                    backend_version)  # protojson takes JSON names too
 
 
 def test_importer_and_container_executors_run(kfp_api, tmp_path):
@@ -192,6 +240,15 @@ def test_executor_kinds_lists_what_a_spec_holds():
     }
 
 
+def test_the_docs_point_the_pipeline_at_each_versions_object_store(backend_version):
+    store = backend_version.object_store
+    docs = (Path(__file__).parents[1] / "docs" / "kubeflow.md").read_text()
+    for words in (f"svc/{store.service} {store.port}:{store.port}", f"http://{store.service}.kubeflow:{store.port}",
+                  f"s3://{store.bucket}/", f"--s3-credentials-secret {store.secret}",
+                  f"accessKeyKey: {store.access_key}", f"secretKeyKey: {store.secret_key}"):
+        assert words in docs, words
+
+
 # The spec `python -m pipeline compile` wrote at commit 1729d50 (main on the
 # day this stand-in was written), compiled for MinIO (--output-dir
 # s3://mlpipeline/mnist-tfx, --s3-credentials-secret mlpipeline-minio-artifact):
@@ -199,16 +256,11 @@ def test_executor_kinds_lists_what_a_spec_holds():
 SPEC_1729D50 = Path(__file__).parent / "data" / "kubeflow_spec_1729d50.yaml"
 
 
-def test_the_spec_compiled_at_1729d50_is_refused_at_upload(kfp_api):
+def test_the_spec_compiled_at_1729d50_is_refused_at_upload(kfp_api, backend_version):
     fake, client = kfp_api
     with pytest.raises(kfp_server_api.ApiException) as error:
         client.upload_pipeline(str(SPEC_1729D50), pipeline_name="mnist-tfx")
-    assert refusal(error.value) == (500, {
-        "error_message": UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, "
-                         "but the pipeline spec has version 2.0.0" + INVALID,
-        "error_details": UPLOAD + "InvalidInputError: KFP only supports schema version 2.1.0, "
-                         "but the pipeline spec has version 2.0.0" + INVALID,
-    })
+    assert refusal(error.value) == template_refusal(backend_version, SCHEMA_2_0_0)
 
 
 def test_the_spec_compiled_at_1729d50_with_2_1_0_is_refused_for_its_resolvers(kfp_api, tmp_path):

@@ -1,4 +1,5 @@
-"""`deploy` against a local stand-in for the Kubeflow Pipelines API (tests/fake_kfp.py).
+"""`deploy` against a local stand-in for the Kubeflow Pipelines API (tests/fake_kfp.py),
+as a 2.5.0 and as a 2.17.0 backend (conftest's backend_version).
 
 The requests kfp.Client sends are checked: the compiled spec's bytes, the
 pipeline name, the experiment, the run's version and pipeline root, the token.
@@ -15,10 +16,10 @@ from tests.test_kubeflow_backend_contract import SPEC_1729D50
 
 
 @pytest.mark.e2e
-def test_deploy_compiles_uploads_and_starts_a_run(tmp_path, mnist_dir):
+def test_deploy_compiles_uploads_and_starts_a_run(tmp_path, mnist_dir, backend_version):
     spec_path = tmp_path / "mnist-tfx.yaml"
     store = tmp_path / "object_store"
-    with FakeKfp(token="s3cret") as kfp:
+    with FakeKfp(token="s3cret", version=backend_version) as kfp:
         result = run_cli(
             "deploy", "--image", KUBEFLOW_IMAGE, "--output-dir", store,
             "--mnist-dir", mnist_dir, "--max-examples-per-split", KUBEFLOW_SUBSET,
@@ -44,9 +45,9 @@ def test_deploy_compiles_uploads_and_starts_a_run(tmp_path, mnist_dir):
     assert f"Run: {kfp.url}/#/runs/details/run-1" in result.stdout
 
 
-def test_an_existing_pipeline_gets_a_new_version(kubeflow_compiled):
+def test_an_existing_pipeline_gets_a_new_version(kubeflow_compiled, backend_version):
     cfg, spec_path, _ = kubeflow_compiled
-    with FakeKfp() as kfp:
+    with FakeKfp(version=backend_version) as kfp:
         kfp.pipelines["mnist-tfx"] = "pipeline-7"
         kfp.versions["pipeline-7"] = ["pipeline-7-version-1"]
         result = deploy(cfg.replace(kfp_host=kfp.url), spec_path, version_name="retrained", start_run=True)
@@ -62,9 +63,9 @@ def test_an_existing_pipeline_gets_a_new_version(kubeflow_compiled):
     assert run.json()["display_name"] == "retrained"
 
 
-def test_without_run_nothing_is_started(kubeflow_compiled):
+def test_without_run_nothing_is_started(kubeflow_compiled, backend_version):
     cfg, spec_path, _ = kubeflow_compiled
-    with FakeKfp() as kfp:
+    with FakeKfp(version=backend_version) as kfp:
         result = deploy(cfg.replace(kfp_host=kfp.url), spec_path)
     assert result.run_url is None
     assert kfp.calls("POST", "/pipelines/upload") and not kfp.calls("POST", "/runs")
@@ -94,14 +95,31 @@ def test_an_unreachable_host_is_reported(kubeflow_compiled):
         deploy(cfg.replace(kfp_host=url), spec_path)
 
 
-def test_a_spec_the_server_rejects_is_reported(kubeflow_compiled):
-    """The spec compiled before pipeline spec 2.1, refused in the server's words."""
+def test_a_spec_the_server_rejects_is_reported(kubeflow_compiled, backend_version):
+    """The spec compiled before pipeline spec 2.1, refused in the server's
+    words (HTTP 500 from 2.5.0, 400 from 2.17.0)."""
     cfg, _, _ = kubeflow_compiled
-    with FakeKfp() as kfp:
+    with FakeKfp(version=backend_version) as kfp:
         with pytest.raises(DeployError, match="uploading the pipeline: .* rejected the pipeline spec: .*"
                                               "KFP only supports schema version 2.1.0, but the pipeline "
                                               "spec has version 2.0.0"):
             deploy(cfg.replace(kfp_host=kfp.url), str(SPEC_1729D50))
+
+
+def test_a_run_the_server_refuses_is_reported(kubeflow_compiled, backend_version, tmp_path):
+    """The spec compiled before this project dropped TFX's Resolver, with
+    schema 2.1.0: uploaded, then refused at run creation in either gateway's
+    body."""
+    import yaml
+
+    cfg, _, _ = kubeflow_compiled
+    spec_1729d50, platform_1729d50 = yaml.safe_load_all(SPEC_1729D50.read_text())
+    patched = tmp_path / "mnist-tfx.yaml"
+    patched.write_text(yaml.safe_dump_all([dict(spec_1729d50, schemaVersion="2.1.0"), platform_1729d50]))
+    with FakeKfp(version=backend_version) as kfp:
+        with pytest.raises(DeployError, match=r"starting a run: .* answered HTTP 500 Internal Server Error: Internal "
+                                              r"error: error processing component .*non-container and non-importer"):
+            deploy(cfg.replace(kfp_host=kfp.url), str(patched), start_run=True)
 
 
 def test_a_file_that_is_no_spec_is_caught_before_anything_is_sent(kubeflow_compiled, tmp_path):

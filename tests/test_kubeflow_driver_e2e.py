@@ -1,21 +1,25 @@
-"""The compiled spec, run twice as a KFP 2.5.0 backend would run it.
+"""The compiled spec, run twice as a KFP 2.17.0 backend would run it.
 
 The spec is compiled by the CLI with its root and data on s3:// (moto's S3
 server on loopback, as in test_kubeflow_s3.py), the subset and one epoch, the
 cache on (KFP's default), and the project's checkout standing for the image's copy
 (--image-project-root). tests/kfp_driver.py then runs every task of it, twice,
 with distinct run ids and one ML Metadata between them, the way the backend's
-driver and launcher do (backend/src/ at tag 2.5.0):
+driver and launcher do (backend/src/ at tag 2.17.0; the newest release, and
+the one whose task layout differs most from 2.5.0's: tests/kfp_versions.py):
   - the run is refused before any task for what the Argo compiler refuses
-    (v2/compiler/visitor.go:119-128) and a root objectstore refuses
-    (v2/objectstore/config.go:115-137);
-  - each task's ExecutorInput is the driver's (v2/driver/driver.go:279-323,
-    1369-1584, 2010-2061): an upstream artifact arrives with the type schema
-    ML Metadata gives back, `instanceSchema: ""` (v2/metadata/client.go:175-190,
-    948), its metadata converted (v2/metadata/converter.go:110-216), outputs
-    under <root>/<task>/<uuid>/<name>, plus `executor-logs` (driver.go:2025-2038);
+    (v2/compiler/visitor.go:125-134) and a root objectstore refuses
+    (v2/objectstore/config.go:130-152);
+  - each task's ExecutorInput is the driver's (v2/driver/container.go:77-123,
+    resolve.go:102-373, driver.go:741-810): an upstream artifact arrives with
+    the type schema ML Metadata gives back, `instanceSchema: ""`
+    (v2/metadata/client.go:245-260, 1144), its metadata converted
+    (v2/metadata/converter.go:110-221), outputs named by their keys under
+    <root>/<task>/<uuid>/<name>, the executor output file in that folder on
+    the pod (which TFX's entry point takes for its task root and temp
+    folder), plus `executor-logs` (driver.go:755-768);
   - the launcher merges the executor output file into the outputs
-    (v2/component/launcher_v2.go:540-592, 835-880).
+    (v2/component/launcher_v2.go:778-856, 1188-1237).
 
 What is asserted: every task of both runs succeeds; run 1's examples are
 byte for byte the local run's, its statistics equal, its model and training
@@ -51,6 +55,8 @@ from pipeline import dag
 from tests import dockerfile, kfp_driver, run_as
 from tests.conftest import BUCKET, KUBEFLOW_SUBSET, NO_CLOUD, PROJECT_ROOT, SECRETS
 from tests.kfp_launcher import LauncherError
+from tests.kfp_mlmd import Backend
+from tests.kfp_versions import V2_17_0
 from trainer_module.config import TRAINING_SUMMARY_FILE
 
 pytestmark = pytest.mark.e2e
@@ -86,13 +92,13 @@ def runs(compiled, task_user):
     each test (a fixture's exception would be an error, not the xfail)."""
     cfg, spec, platform = compiled
     work_dir, user, why_not, _ = task_user
-    backend = kfp_driver.Backend()  # one ML Metadata, as in a cluster
+    backend = Backend()  # one ML Metadata, as in a cluster
     done = []
     try:
         for run_id, run_spec in zip(RUN_IDS, (spec, _with_another_seed(spec))):
             done.append(kfp_driver.run_pipeline(
                 run_spec, cfg.pipeline_root, run_id, work_dir, platform=platform, secrets=SECRETS,
-                image_env=IMAGE_ENV, backend=backend, run_as=None if why_not else user,
+                image_env=IMAGE_ENV, backend=backend, version=V2_17_0, run_as=None if why_not else user,
             ))
             if done[-1].failed:
                 break  # run 2 means nothing after a failed run 1

@@ -164,10 +164,11 @@ def compile_pipeline(
     runner_config = tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
         default_image=config.image,
         default_commands=COMMAND,
-        # Open-source KFP 2.x takes 2.1.0 only (kubeflow/pipelines 2.5.0,
-        # backend/src/apiserver/template/v2_template.go:190-191), and its driver
-        # reads parameters from runtimeValue.constant, which 2.1 writes
-        # (backend/src/v2/driver/driver.go:1637-1660). Vertex takes it too.
+        # Open-source KFP 2.x takes 2.1.0 only (kubeflow/pipelines,
+        # backend/src/apiserver/template/v2_template.go: 2.5.0 :190-191,
+        # 2.17.0 :230-231), and its driver reads parameters from
+        # runtimeValue.constant, which 2.1 writes (backend/src/v2/driver/:
+        # 2.5.0 driver.go:1637-1660, 2.17.0 resolve.go:422-457). Vertex takes it too.
         use_pipeline_spec_2_1=True,
     )
     written = []

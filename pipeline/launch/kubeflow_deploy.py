@@ -31,9 +31,10 @@ class Deployment:
 def _server_message(error) -> str:
     try:
         body = json.loads(error.body)
-        # The API server's own errors carry `error_message` (kubeflow/pipelines
-        # 2.5.0, backend/src/apiserver/server/util.go:150-174); gRPC-gateway's
-        # carry `message` or `error`.
+        # The upload handlers write `error_message` (kubeflow/pipelines,
+        # backend/src/apiserver/server/pipeline_upload_server.go: 2.5.0
+        # :298-307, 2.17.0 :423-432); the gRPC gateway writes `message` (and
+        # at 2.5.0 `error` too); a 2.17.0 length check writes plain text.
         return body.get("error_message") or body.get("message") or body.get("error") or error.body
     except (TypeError, ValueError, AttributeError):
         return str(error.body or error.reason)
@@ -54,8 +55,8 @@ def _explain(step: str, where: str, error: Exception) -> Optional[DeployError]:
             )
         if not error.status:  # kfp_server_api's wrapping of SSL errors
             return DeployError(f"{step}: cannot reach Kubeflow Pipelines at {where}: {error.reason}")
-        # An invalid spec is HTTP 500 from KFP 2.5.0's upload handler
-        # (backend/src/apiserver/server/pipeline_upload_server.go:88-164).
+        # An invalid spec is HTTP 500 from KFP 2.5.0's upload handler and 400
+        # from 2.17.0's (pipeline_upload_server.go: 2.5.0 :142, 2.17.0 :188-191).
         if error.status in (400, 500) and step.startswith("uploading"):
             return DeployError(
                 f"{step}: Kubeflow Pipelines at {where} rejected the pipeline spec: "

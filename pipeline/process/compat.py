@@ -28,7 +28,7 @@ class IncompatibleVersion(RuntimeError):
 PINS: Dict[str, Tuple[str, List[str]]] = {
     "tfx": ("1.16.0", [
         "kubeflow_v2_executor (TFX's private _parse_flags)",
-        "adapt_kfp_executor_input (what TFX's KFP v2 entry point cannot read from KFP 2.0-2.5 backends)",
+        "adapt_kfp_executor_input (what TFX's KFP v2 entry point cannot read from KFP 2.0-2.17 backends)",
     ]),
     "kfp": ("2.5.0", [
         "kfp_client_class (kfp.Client._healthz_api)",
@@ -209,11 +209,12 @@ def keep_autograph_out_of_tf_keras(package: str = "tf_keras") -> None:
 
 # --- What an open-source KFP backend hands a TFX 1.16 task -------------------
 # What the KFP 2.x backend hands a TFX 1.16 task, made into what TFX reads.
+# Sources: kubeflow/pipelines, backend/src/, cited at tags 2.5.0 and 2.17.0.
 #
-# Open-source KFP (2.0.0 to 2.5.0 at least) gives a task its upstream artifacts
+# Open-source KFP (2.0.0 to 2.17.0 at least) gives a task its upstream artifacts
 # with an empty type schema: the backend records no schema for them
-# (kubeflow/pipelines 2.5.0, backend/src/v2/metadata/client.go:948,
-# `Schema: "" // TODO`), and `OutputArtifact.ToRuntimeArtifact` (client.go:175-189)
+# (v2/metadata/client.go, `Schema: "" // TODO`: 2.5.0 :948, 2.17.0 :1144), and
+# `OutputArtifact.ToRuntimeArtifact` (2.5.0 client.go:175-189, 2.17.0 :245-259)
 # turns that into `type: {instanceSchema: ""}`. TFX 1.16's KFP v2 entry point then
 # fails in `_retrieve_class_path` (tfx/orchestration/kubeflow/v2/container/
 # kubeflow_v2_entrypoint_utils.py:252-267): `yaml.safe_load("")` is None, and
@@ -224,17 +225,33 @@ def keep_autograph_out_of_tf_keras(package: str = "tf_keras") -> None:
 # an artifact with no usable type takes it from there. sky-uk/kfp-operator's
 # tfx_kfp_v2_shim patches the same gap.
 #
-# KFP 2.5.0's driver also adds an output of its own to every task, unless the
-# API server's PUBLISH_LOGS says otherwise: `executor-logs`, typed
-# `system.Artifact` (backend/src/v2/driver/driver.go:2025-2038; the flag's
-# default "true": backend/src/v2/cmd/driver/main.go:85). Its launcher fills it
-# with the task's log (backend/src/v2/component/launcher_v2.go:512). TFX would
-# import `system.Artifact` as a class and fail, so the executor never sees it.
+# The driver also adds an output of its own to every task, unless the API
+# server's PUBLISH_LOGS says otherwise: `executor-logs`, typed `system.Artifact`
+# (v2/driver/driver.go: 2.5.0 :2025-2038, 2.17.0 :755-768; the flag's default
+# "true": v2/cmd/driver/main.go: 2.5.0 :85, 2.17.0 :102). Its launcher fills it
+# with the task's log (v2/component/launcher_v2.go: 2.5.0 :512, 2.17.0 :701).
+# TFX would import `system.Artifact` as a class and fail, so the executor
+# never sees it.
 #
 # And the backend stores an artifact's struct and list metadata wrapped, as
 # `{"struct": {...}}` and `{"list": [...]}` (StructValueToMLMDValue,
-# backend/src/v2/metadata/converter.go:133-165), and hands them on so; the
-# upstream task wrote them bare, so they are unwrapped again here.
+# v2/metadata/converter.go: 2.5.0 :133-165, 2.17.0 :138-170), and hands them
+# on so; the upstream task wrote them bare, so they are unwrapped again here.
+#
+# Left as they come, because TFX reads them as they are (2.17.0 only):
+#   - each output artifact's `name` is its output key (driver.go:779-790).
+#     TFX makes every named artifact's id a hash of its name
+#     (kubeflow_v2_entrypoint_utils.py:68-75, 289-293) and writes the name
+#     back with its output (:240-248); the launcher takes only URIs and
+#     metadata from that (launcher_v2.go:1188-1206). Before, outputs had no
+#     name and TFX gave them id 0.
+#   - the executor output file is in the task's folder under the pod's /s3
+#     (or /gcs, /minio) scratch volume, /s3/<bucket>/<prefix>/<task>/<uuid>/
+#     output_metadata.json (driver.go:800-807), not /tmp/kfp_outputs/. TFX
+#     takes that folder for its task root: the executors' temporary folder
+#     becomes <task root>/.temp/<uuid>/ (kubeflow_v2_run_executor.py:85-87,
+#     124-132), which only the Tuner uses here. The launcher uploads only the
+#     outputs' own paths, so neither file nor folder reaches the store.
 INVOCATION_FLAG = "--json_serialized_invocation_args"
 INPUTS_SPEC_FLAG = "--json_serialized_inputs_spec_args"
 LAUNCHER_LOGS_KEY = "executor-logs"
