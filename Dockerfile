@@ -6,12 +6,12 @@
 FROM python:3.10.13-slim-bookworm
 
 # Keras 2 in every process, reading the project's read-only copy of its
-# default config, so it writes none (trainer_module/keras_choice.py). The
+# default config, so it writes none (foundation/keras_choice.py). The
 # compiled tasks' command (pipeline/launch/kubeflow_task.py) sets both itself;
 # this is for commands run in the image that do not start through the
 # project's process boundary, such as the workers' printed trainer command.
 ENV TF_USE_LEGACY_KERAS=1 \
-    KERAS_HOME=/app/trainer_module/keras_home \
+    KERAS_HOME=/app/foundation/keras_home \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -24,9 +24,10 @@ COPY requirements-runtime.lock ./
 RUN pip install --no-deps --require-hashes -r requirements-runtime.lock
 
 COPY pyproject.toml README.md ./
-COPY pipeline/ pipeline/
-COPY components/ components/
+COPY foundation/ foundation/
 COPY trainer_module/ trainer_module/
+COPY components/ components/
+COPY pipeline/ pipeline/
 COPY system/ system/
 COPY schemas/ schemas/
 # Editable, so the code stays in /app, where the compiled pipeline reads

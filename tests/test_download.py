@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from components import dir_lock
 from components.mnist_example_gen import idx, source
-from components.errors import MnistUnavailableError
-from tests import run_as
-from tests.conftest import PROJECT_ROOT, closed_port_url, write_mnist_dir
+from foundation import dir_lock
+from foundation.errors import MnistUnavailableError
+from tests.fixtures.data import PROJECT_ROOT, closed_port_url, write_mnist_dir
+from tests.kfp import run_as
 from tests.synthetic_digits import make_digits
 
 

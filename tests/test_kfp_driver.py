@@ -1,9 +1,9 @@
-"""The driver stand-in itself (tests/kfp_driver.py), on a toy spec whose
+"""The driver stand-in itself (tests/kfp/driver.py), on a toy spec whose
 tasks are one-line Python commands: fast, no TensorFlow, moto's S3 server.
 
 What a downstream task is handed is checked field by field against what the
 driver of KFP 2.5.0 and of 2.17.0 builds (conftest's backend_version; sources
-cited in kfp_driver.py, kfp_launcher.py, kfp_objectstore.py, kfp_mlmd.py).
+cited in tests/kfp/driver.py, launcher.py, objectstore.py, mlmd.py).
 """
 import copy
 import json
@@ -11,11 +11,14 @@ import os
 
 import pytest
 
-from tests import kfp_driver, kfp_mlmd, run_as
-from tests.conftest import BUCKET, CREDENTIALS, PROJECT_ROOT, REGION, SECRET, SECRETS
-from tests.kfp_launcher import LauncherError
-from tests.kfp_objectstore import Bucket, addressing_style, bucket_config
-from tests.kfp_versions import V2_5_0, V2_17_0
+from tests.fixtures.data import PROJECT_ROOT
+from tests.fixtures.s3 import BUCKET, CREDENTIALS, REGION, SECRET, SECRETS
+from tests.kfp import driver as kfp_driver
+from tests.kfp import mlmd as kfp_mlmd
+from tests.kfp import run_as
+from tests.kfp.launcher import LauncherError
+from tests.kfp.objectstore import Bucket, addressing_style, bucket_config
+from tests.kfp.versions import V2_5_0, V2_17_0
 
 # A task: writes an executor output giving each output artifact metadata of
 # every JSON kind, and prints what it was given.

@@ -3,10 +3,10 @@ import os
 import re
 from pathlib import Path
 
+from foundation import keras_choice
 from pipeline import config as config_lib
-from tests import dockerfile
-from tests.conftest import PROJECT_ROOT
-from trainer_module import keras_choice
+from tests.fixtures.data import PROJECT_ROOT
+from tests.kfp import image as dockerfile
 
 
 def _pins(lock: Path):

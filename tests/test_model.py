@@ -4,8 +4,9 @@ import numpy as np
 import tensorflow as tf
 
 from components.mnist_example_gen import encoding
+from foundation import keras_choice
 from tests.synthetic_digits import make_digits
-from trainer_module import export, keras_choice, train_loop
+from trainer_module import export, train_loop
 from trainer_module.model import build_model
 
 
@@ -14,7 +15,7 @@ def test_keras_2_is_active():
 
 
 def test_both_kerases_read_the_projects_config_which_holds_their_own_defaults(tmp_path):
-    """So that neither writes one (trainer_module/keras_choice.py), and the
+    """So that neither writes one (foundation/keras_choice.py), and the
     model is what it would be with a fresh home: what each Keras writes into
     an empty KERAS_HOME is the project's file, value for value."""
     import json
@@ -156,7 +157,7 @@ def test_the_train_step_traces_in_seconds_not_tens_of_seconds():
 
     script = (
         "import time, tensorflow as tf\n"
-        "from trainer_module import keras_choice, train_loop\n"
+        "from foundation import keras_choice\nfrom trainer_module import train_loop\n"
         "from trainer_module.model import build_model\n"
         "keras_choice.require()\n"
         "steps = train_loop.Steps(build_model(), 0.001)\n"

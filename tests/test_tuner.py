@@ -7,9 +7,11 @@ import os
 
 import pytest
 
+from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline import config as config_lib
+from tests.fixtures.data import ingest
 from trainer_module import hyperparameters, tuner
-from trainer_module.config import SOURCES_KEY, TRAINING_SUMMARY_FILE
+from trainer_module.config import SOURCES_KEY
 
 SUBSET = 300
 
@@ -36,17 +38,7 @@ def test_the_config_knows_which_settings_were_given_and_how():
 
 @pytest.fixture(scope="module")
 def examples(mnist_dir, tmp_path_factory):
-    from tfx.types import standard_artifacts
-
-    from components.mnist_example_gen import executor
-
-    artifact = standard_artifacts.Examples()
-    artifact.uri = str(tmp_path_factory.mktemp("tuner") / "examples")
-    executor.Executor().Do(
-        {}, {executor.EXAMPLES_KEY: [artifact]},
-        {executor.MNIST_DIR_KEY: str(mnist_dir), executor.MAX_EXAMPLES_KEY: SUBSET},
-    )
-    return artifact
+    return ingest(mnist_dir, tmp_path_factory.mktemp("tuner") / "examples", SUBSET)
 
 
 def _artifact(kind, uri):

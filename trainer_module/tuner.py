@@ -16,14 +16,11 @@ import tensorflow as tf
 import tf_keras
 from tfx.components.tuner.component import TunerFnResult
 
-from trainer_module import hyperparameters, input_pipeline, keras_choice, train_loop
-from trainer_module.config import LR_SCHEDULES, TrainConfig
+from foundation import compat, keras_choice
+from trainer_module import hyperparameters, input_pipeline, train_loop
+from trainer_module.config import EPOCHS_KEY, EXAMPLES_KEY, LR_SCHEDULES, TRIALS_KEY, TrainConfig
 from trainer_module.model import build_model
 
-# custom_config's keys for the search budget (pipeline/config.py sets them).
-TRIALS_KEY = "tuner_trials"
-EPOCHS_KEY = "tuner_epochs"
-EXAMPLES_KEY = "tuner_examples"
 OBJECTIVE = "val_accuracy"
 
 # The searched TrainConfig fields.
@@ -97,7 +94,6 @@ def tuner_fn(fn_args) -> TunerFnResult:
     hypermodel = GradientTapeHyperModel(
         base, explicit, fn_args.train_files, fn_args.eval_files, int(custom.get(EXAMPLES_KEY, 0))
     )
-    from pipeline.process import compat
 
     tuner = compat.tuner_for_tf_keras(keras_tuner.RandomSearch)(
         hypermodel,

@@ -18,26 +18,26 @@ from markupsafe import Markup
 
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import svg
+from foundation import text
 
 TEMPLATE = "report.html.j2"
 # The value threshold's metric, drawn as a line on the per-digit chart.
 ACCURACY = "sparse_categorical_accuracy"
 
 
-def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.2%}"
-
-
-def _num(value: Optional[float], fmt: str = "{:.4f}") -> str:
-    return "-" if value is None else fmt.format(value)
+def _num(value: Optional[float], fmt: Optional[str] = None) -> str:
+    """The template's number filter: text.number's, or a format of its own."""
+    if fmt is None or value is None:
+        return text.number(value)
+    return fmt.format(value)
 
 
 def _signed(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:+.4f}"
+    return text.number(value, signed=True)
 
 
 def _text(value: Any) -> str:
-    return "-" if value is None else str(value)
+    return text.MISSING if value is None else str(value)
 
 
 # PackageLoader reads the template from the installed package (editable, wheel
@@ -52,7 +52,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_ENV.filters.update(pct=_pct, num=_num, signed=_signed, text=_text)
+_ENV.filters.update(pct=text.pct, num=_num, signed=_signed, text=_text)
 
 
 def _value_bound(evaluation: Dict[str, Any]) -> Optional[float]:

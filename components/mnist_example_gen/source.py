@@ -14,16 +14,16 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from components import dir_lock
-from components import fs
 from components.mnist_example_gen import idx
-from components.errors import MnistDataError, MnistUnavailableError
+from foundation import dir_lock, fs
+from foundation.errors import MnistDataError, MnistUnavailableError
+from foundation.names import EVAL_SPLIT, TRAIN_SPLIT
 from trainer_module.features import IMAGE_SHAPE
 
 # split -> (images file, labels file), without the optional ".gz".
 SPLIT_FILES: Dict[str, Tuple[str, str]] = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "eval": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    TRAIN_SPLIT: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    EVAL_SPLIT: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 # SHA-256 of the decompressed files. Mirrors compress differently, so the

@@ -1,10 +1,9 @@
-"""Errors a user can act on. Each message names the file or feature at fault.
+"""Errors a user can act on. Each message names the file, setting or feature at fault.
 
-`UserError` is the project's one class for them: the command line prints a
-UserError (any subclass) as one line, `error: ...`, without a traceback, and
-any other exception with its traceback. It is defined here, with the
-components' own errors, because the pipeline package may import the
-components but not the reverse (pipeline/errors.py re-exports it).
+`UserError` is the project's one class for them: the process boundary
+(pipeline/process/boundary.py) prints a UserError (any subclass) as one line,
+`error: ...`, without a traceback, and any other exception, a bug or an
+environment problem, with its traceback.
 
 Kept free of TensorFlow and TFX imports, so the CLI can catch these cheaply.
 """
@@ -29,3 +28,11 @@ class DataValidationError(UserError, RuntimeError):
 class DirectoryInUseError(UserError, RuntimeError):
     """Another process holds the lock on an output directory."""
 
+
+
+class ConfigError(UserError, ValueError):
+    """A setting (flag or environment variable) the pipeline cannot use.
+
+    Also a ValueError, so that argparse reports a bad flag value as its own
+    usage error when the flag's type conversion raises it.
+    """

@@ -4,11 +4,11 @@ The rules of the real API server for the two moments a spec is judged:
   - upload of a pipeline or a version: template.New and NewV2SpecTemplate,
     then the MLMD name check;
   - run creation: the Argo compiler's walk of the spec;
-the gRPC gateway in front of the API is tests/kfp_gateway.py. Sources are cited as
+the gRPC gateway in front of the API is tests/kfp/gateway.py. Sources are cited as
 "2.5.0 path:line; 2.17.0 path:line" under backend/src/ of kubeflow/pipelines;
-what differs between the tags is a fact of tests/kfp_versions.py.
-Pure Python, no TensorFlow: tests/fake_kfp.py answers with it and
-tests/kfp_driver.py refuses with it.
+what differs between the tags is a fact of tests/kfp/versions.py.
+Pure Python, no TensorFlow: tests/kfp/api_server.py answers with it and
+tests/kfp/driver.py refuses with it.
 
 Go's protojson is stood in for by Python's json_format on the kfp-pipeline-spec
 0.2.2 protos: both refuse unknown fields, but where the server quotes the
@@ -23,8 +23,8 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from tests.kfp_gateway import Refusal, gateway_error
-from tests.kfp_versions import BackendVersion
+from tests.kfp.gateway import Refusal, gateway_error
+from tests.kfp.versions import BackendVersion
 
 # 2.5.0 apiserver/template/template.go:50, 53; 2.17.0 template.go:51, 55
 SCHEMA_VERSION_2_1_0 = "2.1.0"

@@ -3,14 +3,14 @@ it takes and the error bodies it writes, and a refused request as the
 stand-ins raise it.
 
 2.5.0 runs grpc-gateway v1.16.0, 2.17.0 v2.28.0 (go.mod:29 at both tags);
-what differs is a fact of tests/kfp_versions.py (gateway_v2,
+what differs is a fact of tests/kfp/versions.py (gateway_v2,
 refuses_unknown_fields). Sources are cited under backend/ of
 kubeflow/pipelines, and the gateway's own runtime/ at its tag.
 """
 import json
 from typing import Any, Dict, List, Union
 
-from tests.kfp_versions import BackendVersion
+from tests.kfp.versions import BackendVersion
 
 
 class Refusal(Exception):

@@ -1,7 +1,7 @@
 """The inspection commands read ML Metadata only: `runs list`, `runs show`,
 `runs compare` and `lineage` must never load TensorFlow or TFMA (4 s, and
 TensorFlow's warnings in the output). Each runs in a fresh interpreter, on the
-shared runs (tests/conftest.py), and reports what it imported at exit.
+shared runs (tests/fixtures/shared_runs.py), and reports what it imported at exit.
 """
 import json
 import subprocess
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.fixtures.data import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -13,10 +13,10 @@ import urllib.request
 
 import pytest
 
+from foundation.names import TENSORBOARD_DIR
 from pipeline.inspection.tensorboard import run_name
 from tests import chromium
-from tests.conftest import PROJECT_ROOT
-from trainer_module.config import TENSORBOARD_DIR
+from tests.fixtures.data import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 

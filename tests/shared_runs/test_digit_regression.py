@@ -1,6 +1,6 @@
 """A model that loses one digit is not blessed, and the verdict names the digit.
 
-The baseline is the shared blessed run's model (tests/conftest.py); the
+The baseline is the shared blessed run's model (tests/fixtures/shared_runs.py); the
 candidate is that model with one digit's probability moved to the others, made
 without training. TFX's Evaluator executor (the project's, as the pipeline
 runs it) judges it with the pipeline's EvalConfig; the overall bars are off,
@@ -17,11 +17,12 @@ from tfx.utils import path_utils, proto_utils
 from components.baseline_model import EvaluatorExecutor
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import tfma_facts
-from pipeline import dag, evaluation
+from foundation import names
+from pipeline import evaluation
 from pipeline.config import PipelineConfig
 from pipeline.inspection import metadata
 from trainer_module import features
-from trainer_module.export import SERVING_EXAMPLES, SERVING_IMAGES
+from trainer_module.features import SERVING_EXAMPLES, SERVING_IMAGES
 
 pytestmark = pytest.mark.e2e
 
@@ -61,9 +62,9 @@ def test_a_model_that_regresses_on_one_digit_is_not_blessed(blessed_then_not_ble
     [run] = [r for r in metadata.runs(store, shared.cfg().pipeline_name) if r.name == shared.ids["blessed"]]
     nodes = metadata.executions(store, run)
     # ML Metadata's records, as TFX artifacts for the executor.
-    examples = _artifact(standard_artifacts.Examples, nodes[dag.EXAMPLE_GEN].outputs[dag.EXAMPLES_KEY][0].uri)
+    examples = _artifact(standard_artifacts.Examples, nodes[names.EXAMPLE_GEN].outputs[names.EXAMPLES_KEY][0].uri)
     examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
-    baseline = _artifact(standard_artifacts.Model, nodes[dag.TRAINER].outputs[dag.MODEL_KEY][0].uri)
+    baseline = _artifact(standard_artifacts.Model, nodes[names.TRAINER].outputs[names.MODEL_KEY][0].uri)
 
     candidate = _artifact(standard_artifacts.Model, tmp_path / "candidate")
     module = _LosesOneDigit(path_utils.serving_model_path(baseline.uri))

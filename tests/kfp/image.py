@@ -4,7 +4,7 @@ import shlex
 from typing import Dict, List, Tuple
 
 from pipeline import config as config_lib
-from tests.conftest import PROJECT_ROOT
+from tests.fixtures.data import PROJECT_ROOT
 
 TEXT = (PROJECT_ROOT / "Dockerfile").read_text()
 

@@ -7,11 +7,11 @@ the input artifacts, substitute the placeholders, run the container's command
 and args as a local subprocess with the container's env and the platform
 spec's secrets, read the executor output file, merge it into the output
 artifacts, upload, record them in ML Metadata). Between tasks, artifacts pass
-through an ML Metadata stand-in (tests/kfp_mlmd.py).
+through an ML Metadata stand-in (tests/kfp/mlmd.py).
 
 Sources: backend/src/ of kubeflow/pipelines, cited "2.5.0 path:line; 2.17.0
-path:line"; the differences are facts of tests/kfp_versions.py. The launcher
-half is tests/kfp_launcher.py, the object store tests/kfp_objectstore.py.
+path:line"; the differences are facts of tests/kfp/versions.py. The launcher
+half is tests/kfp/launcher.py, the object store tests/kfp/objectstore.py.
 Not modeled: nested DAGs, loops, conditions, output parameters from upstream
 tasks, the caching service's real hash (the cache key's contents are).
 """
@@ -25,12 +25,11 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional
 
-from tests import kfp_contract, kfp_mlmd
-from tests import kfp_launcher as launcher
-from tests import kfp_objectstore as store
-from tests.kfp_launcher import LauncherError, q
-from tests.kfp_mlmd import Backend
-from tests.kfp_versions import BackendVersion
+from tests.kfp import contract, launcher, mlmd
+from tests.kfp import objectstore as store
+from tests.kfp.launcher import LauncherError, q
+from tests.kfp.mlmd import Backend
+from tests.kfp.versions import BackendVersion
 
 
 @dataclasses.dataclass
@@ -175,7 +174,7 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
     scheme, bucket_name, prefix = store.bucket_config(pipeline_root)
     if scheme != "s3://":
         raise LauncherError(f"{scheme} pipeline roots are not modeled here")
-    refused = kfp_contract.compile_errors(spec, platform)
+    refused = contract.compile_errors(spec, platform)
     if refused and not past_refusal:
         raise LauncherError(refused)
     executors = spec["deploymentSpec"]["executors"]
@@ -196,7 +195,7 @@ def run_pipeline(spec: Dict[str, Any], pipeline_root: str, run_id: str, work_dir
             if "container" not in executors[label]:
                 raise LauncherError(refused if "resolver" in executors[label] else "importer tasks are not modeled here")
             container = executors[label]["container"]
-            key = kfp_mlmd.cache_key(record.executor_input, container)
+            key = mlmd.cache_key(record.executor_input, container)
             # 2.5.0 driver.go:359-378; 2.17.0 container.go:210-240
             if task.get("cachingOptions", {}).get("enableCache") and key in backend.cache:
                 produced[name] = dict(backend.cache[key])
@@ -300,8 +299,8 @@ def _record_outputs(record: TaskRun, outputs, pod_root, bucket, backend, version
             except LauncherError as e:
                 raise LauncherError(f"failed to upload output artifact {q(name)}: {e}") from None
             bucket.upload(local, merged["uri"])
-        type_name = kfp_mlmd.artifact_type_name(kfp_mlmd.artifact_schema(merged["type"]))
-        properties = kfp_mlmd.to_mlmd_properties(merged.get("metadata", {}), name, kfp_mlmd.S3_FROM_ENV_SESSION, version)
+        type_name = mlmd.artifact_type_name(mlmd.artifact_schema(merged["type"]))
+        properties = mlmd.to_mlmd_properties(merged.get("metadata", {}), name, mlmd.S3_FROM_ENV_SESSION, version)
         produced[name] = backend.record(merged["uri"], properties, type_name)
         record.outputs[name] = merged
     return produced

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from components import data_checks
+from foundation import names
 from pipeline import cli
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.inspection import metadata, runs
-from tests.conftest import write_mnist_dir
+from tests.fixtures.data import write_mnist_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -44,10 +44,10 @@ def _stopped_at_the_gate(capfd, data_dir: Path, output_dir: Path, problem: str) 
     cfg = config_lib.PipelineConfig(output_dir=str(output_dir))
     store = metadata.open_store(cfg.metadata_path)
     nodes = metadata.executions(store, metadata.runs(store, cfg.pipeline_name)[-1])
-    assert nodes[dag.VALIDATION_GATE].state == "failed"
+    assert nodes[names.VALIDATION_GATE].state == "failed"
     shown = "\n".join(runs.show_run(cfg, "latest"))  # `runs show` names the check
     assert "      error: DataValidationError: The examples failed the data checks" in shown and line in shown
-    assert not metadata.node_history(store, cfg.pipeline_name, dag.TRAINER)  # never trained, in any run
+    assert not metadata.node_history(store, cfg.pipeline_name, names.TRAINER)  # never trained, in any run
     serving = Path(cfg.serving_dir)
     assert not serving.exists() or not [p for p in serving.iterdir() if p.name.isdigit()]
     return line
@@ -124,7 +124,7 @@ def test_training_labels_drifted_from_the_blessed_models(blessed_then_not_blesse
     assert line.endswith("above the bound 0.0500")
     store = metadata.open_store(cfg.metadata_path)
     nodes = metadata.executions(store, metadata.runs(store, cfg.pipeline_name)[-1])
-    assert nodes[dag.VALIDATION_GATE].state == "failed" and dag.TRAINER not in nodes
+    assert nodes[names.VALIDATION_GATE].state == "failed" and names.TRAINER not in nodes
     assert sorted(os.listdir(cfg.serving_dir)) == pushed_before  # nothing pushed
 
 
@@ -133,8 +133,8 @@ def test_the_shared_runs_pass_every_data_check_and_same_data_is_not_compared_wit
     store = metadata.open_store(cfg.metadata_path)
     for name, run_id in blessed_then_not_blessed.ids.items():
         run = metadata.find_run(store, cfg.pipeline_name, run_id)
-        gate = metadata.executions(store, run)[dag.VALIDATION_GATE]
-        [artifact] = gate.outputs[dag.DATA_CHECKS_KEY]
+        gate = metadata.executions(store, run)[names.VALIDATION_GATE]
+        [artifact] = gate.outputs[names.DATA_CHECKS_KEY]
         checks = json.loads(metadata.custom_value(artifact, "checks"))
         assert checks and all(check["passed"] for check in checks), checks
         drift = [check for check in checks if check["name"].startswith("drift")]

@@ -3,15 +3,15 @@
 Between tasks, artifacts pass through ML Metadata as the real one passes them:
 the type schema is lost, metadata values become floats and wrapped structs.
 Sources: backend/src/ of kubeflow/pipelines, cited "2.5.0 path:line; 2.17.0
-path:line"; the differences are facts of tests/kfp_versions.py.
+path:line"; the differences are facts of tests/kfp/versions.py.
 """
 import json
 from typing import Any, Dict, Tuple
 
 import yaml
 
-from tests.kfp_launcher import LauncherError, q
-from tests.kfp_versions import BackendVersion
+from tests.kfp.launcher import LauncherError, q
+from tests.kfp.versions import BackendVersion
 
 # What a pipeline root on s3:// gets without a kfp-launcher `providers` config
 # (2.5.0 v2/config/s3.go:85-91; 2.17.0 s3.go:87-95), as RecordArtifact stores

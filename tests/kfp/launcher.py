@@ -1,9 +1,9 @@
-"""The launcher half of tests/kfp_driver.py: what KFP's launcher does around a
+"""The launcher half of tests/kfp/driver.py: what KFP's launcher does around a
 task's command, and what its driver does to the command before. The object
-store is tests/kfp_objectstore.py, ML Metadata tests/kfp_mlmd.py.
+store is tests/kfp/objectstore.py, ML Metadata tests/kfp/mlmd.py.
 
 Sources: backend/src/ of kubeflow/pipelines, cited "2.5.0 path:line; 2.17.0
-path:line"; the differences are facts of tests/kfp_versions.py. The local
+path:line"; the differences are facts of tests/kfp/versions.py. The local
 paths the launcher uses (`/s3/BUCKET/KEY`, `/tmp/...`) are under each task's
 own directory here, standing for the pod's own filesystem.
 """
@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional
 
-from tests.kfp_versions import BackendVersion
+from tests.kfp.versions import BackendVersion
 
 # 2.5.0 component/launcher_v2.go:458; 2.17.0 :526, where the driver still puts
 # it for a root it cannot map (driver/driver.go:804-807)

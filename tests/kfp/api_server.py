@@ -6,7 +6,7 @@ lookup and creation, run creation. Every request is recorded, body included,
 so tests can check what the client really sent.
 
 Uploads, runs and request bodies are judged as the backend of the given
-version judges them (tests/kfp_contract.py, tests/kfp_versions.py): an upload
+version judges them (tests/kfp/contract.py, tests/kfp/versions.py): an upload
 is refused for what template.New refuses (schema version, pipeline name,
 several specs, ...), a run for an executor the Argo compiler cannot run (a
 TFX `resolver`), each with the real server's HTTP status and body. The
@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from tests import kfp_contract, kfp_gateway
-from tests.kfp_versions import NEWEST, BackendVersion
+from tests.kfp import contract, gateway
+from tests.kfp.versions import NEWEST, BackendVersion
 
 API = "/apis/v2beta1"
 
@@ -94,14 +94,14 @@ class FakeKfp:
             return 200, {"pipelines": found, "total_size": len(found)}
         if route == ("POST", "/pipelines/upload"):
             name = request.query["name"][0]
-            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), True,
+            documents = contract.check_upload(request.uploaded_filename(), request.uploaded_file(), True,
                                                   self.version, name)
             pipeline_id = self.pipelines[name] = f"pipeline-{len(self.pipelines) + 1}"
             self.versions[pipeline_id] = [f"{pipeline_id}-version-1"]
             self.specs[f"{pipeline_id}-version-1"] = documents
             return 200, {"pipeline_id": pipeline_id, "display_name": name}
         if route == ("POST", "/pipelines/upload_version"):
-            documents = kfp_contract.check_upload(request.uploaded_filename(), request.uploaded_file(), False,
+            documents = contract.check_upload(request.uploaded_filename(), request.uploaded_file(), False,
                                                   self.version, request.query["name"][0])
             pipeline_id = request.query["pipelineid"][0]
             versions = self.versions[pipeline_id]
@@ -116,18 +116,18 @@ class FakeKfp:
         if route == ("GET", "/experiments"):
             return 200, {}
         if route == ("POST", "/experiments"):
-            kfp_gateway.check_request_body("experiment", request.json(), self.version)
+            gateway.check_request_body("experiment", request.json(), self.version)
             return 200, dict(request.json(), experiment_id="experiment-1")
         if route == ("POST", "/runs"):
-            kfp_gateway.check_request_body("run", request.json(), self.version)
+            gateway.check_request_body("run", request.json(), self.version)
             # The server compiles the version's spec into an Argo workflow
             # here (2.5.0 resource_manager.go:498; 2.17.0 :669), and refuses
             # what it cannot compile.
             version_id = request.json().get("pipeline_version_reference", {}).get("pipeline_version_id")
             if version_id in self.specs:
-                error = kfp_contract.compile_errors(*self.specs[version_id])
+                error = contract.compile_errors(*self.specs[version_id])
                 if error:
-                    raise kfp_contract.run_refusal(error, self.version)
+                    raise contract.run_refusal(error, self.version)
             return 200, dict(request.json(), run_id="run-1", state="PENDING")
         return 404, {"error": f"no route {route}", "code": 5}
 
@@ -145,7 +145,7 @@ class FakeKfp:
                 fake.requests.append(request)
                 try:
                     status, answer = fake._answer(request)
-                except kfp_contract.Refusal as refused:
+                except contract.Refusal as refused:
                     status, answer = refused.status, refused.body
                 text = isinstance(answer, str)  # what Go's http.Error writes
                 payload = answer.encode() if text else json.dumps(answer).encode()

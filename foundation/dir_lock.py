@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Callable, Dict, Iterator, Optional
 
-from components.errors import DirectoryInUseError
+from foundation.errors import DirectoryInUseError
 
 LOCK_FILE = ".lock"
 

@@ -1,7 +1,7 @@
 """The pipeline root's object store as KFP's launcher reads and writes it.
 
 Sources: backend/src/ of kubeflow/pipelines, cited "2.5.0 path:line; 2.17.0
-path:line"; the differences are facts of tests/kfp_versions.py.
+path:line"; the differences are facts of tests/kfp/versions.py.
 
 Deviations, all because this runs on one machine instead of in pods:
   - the local paths the launcher uses (`/s3/BUCKET/KEY`) are under each
@@ -25,8 +25,8 @@ import re
 from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from tests.kfp_launcher import LauncherError, q
-from tests.kfp_versions import BackendVersion
+from tests.kfp.launcher import LauncherError, q
+from tests.kfp.versions import BackendVersion
 
 # 2.5.0 v2/objectstore/config.go:103; 2.17.0 config.go:118
 BUCKET_PATTERN = re.compile(r"(^[a-z][a-z0-9]+:///?)([^/?]+)(/[^?]*)?(\?.+)?\Z")

@@ -9,7 +9,6 @@ tensorflow-io's filesystem plugins, which `register_filesystems` loads.
 import os
 from typing import IO
 
-
 _registered = False
 
 

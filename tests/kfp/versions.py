@@ -1,8 +1,8 @@
 """What differs between the Kubeflow Pipelines backends the stand-ins model.
 
 One BackendVersion per tag of kubeflow/pipelines; the stand-ins
-(tests/kfp_contract.py, kfp_gateway.py, fake_kfp.py, kfp_driver.py,
-kfp_launcher.py, kfp_objectstore.py, kfp_mlmd.py) take one and read its
+(contract.py, gateway.py, api_server.py, driver.py, launcher.py,
+objectstore.py, mlmd.py) take one and read its
 facts, so that a rule that did not change is written once; the object store
 is what docs/kubeflow.md tells users to point the pipeline at. Each fact cites the source at both tags,
 as path:line under backend/src/ unless said, or says which tag alone has it.

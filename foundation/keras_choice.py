@@ -25,6 +25,8 @@ cannot change the float type the model is built with.
 """
 import os
 
+from foundation import compat
+
 ENV_VAR = "TF_USE_LEGACY_KERAS"
 VALUE = "1"
 EXPECTED = "tf_keras"
@@ -40,9 +42,7 @@ def select() -> None:
 
 def keep_autograph_out_of_keras() -> None:
     """Tells AutoGraph to leave Keras 2's own code alone (a private TensorFlow
-    API: pipeline/process/compat.py)."""
-    from pipeline.process import compat
-
+    API: foundation/compat.py)."""
     compat.keep_autograph_out_of_tf_keras(EXPECTED)
 
 

@@ -3,7 +3,7 @@
 headless Chromium with no error and no request, the notebook runs headless,
 and the Kubeflow container writes the page where the KFP UI reads it.
 
-On the shared runs (tests/conftest.py): the first blessed (a low bar, 1
+On the shared runs (tests/fixtures/shared_runs.py): the first blessed (a low bar, 1
 epoch), the second not (2 epochs, so a new model, and a bar no model reaches
 here), with the first run's model as its baseline.
 """
@@ -19,14 +19,15 @@ import yaml
 from google.protobuf import json_format
 from nbclient import NotebookClient
 
-from components.evaluation_report import HTML_FILE, SUMMARY_FILE
 from components.evaluation_report import summary as summary_lib
-from pipeline import dag
+from foundation import names
+from foundation.names import REPORT_HTML_FILE, REPORT_SUMMARY_FILE
 from pipeline.inspection import metadata
 from pipeline.launch import local
 from tests import chromium
-from tests.conftest import HIGH_BAR, LOW_BAR, PROJECT_ROOT, run_cli, write_mnist_dir
-from tests.conftest import SHARED_SUBSET as SUBSET
+from tests.fixtures.data import PROJECT_ROOT, run_cli, write_mnist_dir
+from tests.fixtures.shared_runs import HIGH_BAR, LOW_BAR
+from tests.fixtures.shared_runs import SHARED_SUBSET as SUBSET
 from tests.synthetic_digits import make_digits
 
 pytestmark = pytest.mark.e2e
@@ -66,18 +67,18 @@ def _nodes(cfg, run_id):
 
 
 def _report_dir(cfg, run_id) -> Path:
-    return Path(_nodes(cfg, run_id)[dag.EVALUATION_REPORTER].outputs["report"][0].uri)
+    return Path(_nodes(cfg, run_id)[names.EVALUATION_REPORTER].outputs["report"][0].uri)
 
 
 def _summary(cfg, run_id):
-    return summary_lib.read(str(_report_dir(cfg, run_id) / SUMMARY_FILE))
+    return summary_lib.read(str(_report_dir(cfg, run_id) / REPORT_SUMMARY_FILE))
 
 
 @pytest.mark.parametrize("which", ["blessed", "not_blessed"])
 def test_summary_numbers_are_tfmas_own(runs, which):
     cfg, ids = runs
     nodes = _nodes(cfg, ids[which])
-    assert nodes[dag.EVALUATION_REPORTER].state == "complete"
+    assert nodes[names.EVALUATION_REPORTER].state == "complete"
     summary = _summary(cfg, ids[which])
     evaluation_uri = nodes["Evaluator"].outputs["evaluation"][0].uri
     tfma_overall, tfma_per_digit = _tfma_accuracy(evaluation_uri)
@@ -86,7 +87,7 @@ def test_summary_numbers_are_tfmas_own(runs, which):
     assert summary["schema_version"] == summary_lib.SCHEMA_VERSION
     assert summary["run_id"] == ids[which]
     assert summary["blessed"] is (which == "blessed")
-    assert summary["blessed"] == (metadata.custom_value(nodes[dag.EVALUATOR].outputs["blessing"][0], "blessed") == 1)
+    assert summary["blessed"] == (metadata.custom_value(nodes[names.EVALUATOR].outputs["blessing"][0], "blessed") == 1)
     assert evaluation["overall"]["candidate"]["sparse_categorical_accuracy"] == tfma_overall
     assert {d["digit"]: d["accuracy"] for d in evaluation["per_digit"]} == tfma_per_digit
     assert evaluation["overall"]["candidate"]["example_count"] == SUBSET
@@ -102,7 +103,7 @@ def test_summary_numbers_are_tfmas_own(runs, which):
         assert row[d["digit"]] / sum(row) == pytest.approx(d["accuracy"], abs=1e-6)
 
     overall = [t for t in evaluation["thresholds"] if t["digit"] is None]
-    # Per digit (issue 15): a value threshold for each digit, TFMA's figure.
+    # Per digit: a value threshold for each digit, TFMA's figure.
     digit_values = {t["digit"]: t for t in evaluation["thresholds"] if t["digit"] is not None and t["kind"] == "value"}
     assert sorted(digit_values) == sorted(tfma_per_digit)
     for digit, t in digit_values.items():
@@ -211,7 +212,7 @@ def test_report_page_loads_in_headless_chromium_with_no_error_and_no_request(run
     cfg, ids = runs
     assert _report(cfg, ids["not_blessed"]).returncode == 1  # renders the page with ML Metadata's facts
     pages = {
-        "component": _report_dir(cfg, ids["not_blessed"]) / HTML_FILE,
+        "component": _report_dir(cfg, ids["not_blessed"]) / REPORT_HTML_FILE,
         "cli": Path(cfg.output_dir) / "reports" / (ids["not_blessed"].replace(":", "-") + ".html"),
     }
     for name, page in pages.items():
@@ -267,16 +268,16 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
     """The compiled EvaluationReporter task, run by TFX's Kubeflow entry point
     (in this process, on the local run's artifacts): the `system.HTML` output
     is the page itself at the URI KFP gave, with a display name."""
-    from pipeline.process import compat
+    from foundation import compat
 
     cfg, ids = runs
     _, spec_path, _ = kubeflow_compiled
     spec = yaml.safe_load(Path(spec_path).read_text())
-    task = spec["root"]["dag"]["tasks"][dag.EVALUATION_REPORTER]
+    task = spec["root"]["dag"]["tasks"][names.EVALUATION_REPORTER]
     component = spec["components"][task["componentRef"]["name"]]
     container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
     nodes = _nodes(cfg, ids["not_blessed"])
-    reporter = nodes[dag.EVALUATION_REPORTER]
+    reporter = nodes[names.EVALUATION_REPORTER]
     inputs = {
         key: {"artifacts": [_runtime_artifact(reporter.inputs[key][0],
                                               component["inputDefinitions"]["artifacts"][key]["artifactType"])]}
@@ -300,7 +301,7 @@ def test_kubeflow_task_writes_the_page_where_the_kfp_ui_reads_it(runs, kubeflow_
     assert html["uri"] == str(tmp_path / "html") and html["metadata"]["display_name"] == "evaluation report"
     page = (tmp_path / "html").read_text()  # a file, not a directory: KFP's UI reads it as the page
     assert page.startswith("<!DOCTYPE html>") and "Verdict: NOT BLESSED" in page
-    container_summary = json.loads((tmp_path / "report" / SUMMARY_FILE).read_text())
+    container_summary = json.loads((tmp_path / "report" / REPORT_SUMMARY_FILE).read_text())
     local_summary = _summary(cfg, ids["not_blessed"])
     for key in ("blessed", "evaluation", "data", "misclassified", "samples"):
         assert container_summary[key] == local_summary[key], key
