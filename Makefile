@@ -24,7 +24,7 @@ $(STAMP): requirements.lock pyproject.toml scripts/setup.sh scripts/fetch_uv.py
 run: setup
 	$(PY) -m pipeline run $(ARGS)
 
-# Two workers (TEST_WORKERS=0 for one process); tests/conftest.py groups the
+# Two workers (TEST_WORKERS=0 for one process); tests/fixtures/scheduling.py groups the
 # modules that share a pipeline run onto one worker.
 TEST_WORKERS ?= 2
 

@@ -20,7 +20,6 @@ import os
 import time
 
 import numpy as np
-
 import tensorflow as tf  # noqa: E402
 from tensorflow.keras import layers  # noqa: E402
 from tensorflow.keras.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPool2D  # noqa: E402

@@ -1,4 +1,4 @@
-"""Peak RSS of MnistExampleGen's executor alone on scaled MNIST (issue 17).
+"""Peak RSS of MnistExampleGen's executor alone on scaled MNIST.
 
     .venv/bin/python bench/examplegen_memory.py /tmp/perf-scale/data-3x
     .venv/bin/python bench/examplegen_memory.py /tmp/perf-scale/data-3x --chunk 0   # whole splits at once
@@ -23,6 +23,7 @@ def main() -> int:
     from tfx.types import standard_artifacts
 
     from components.mnist_example_gen import executor
+    from foundation import names
 
     if args.chunk is not None:
         executor.ENCODE_CHUNK = args.chunk or 10**9
@@ -30,7 +31,7 @@ def main() -> int:
     examples = standard_artifacts.Examples()
     examples.uri = tempfile.mkdtemp(prefix="examplegen-memory-")
     started = time.monotonic()
-    executor.Executor().Do({}, {executor.EXAMPLES_KEY: [examples]}, {executor.MNIST_DIR_KEY: args.mnist_dir})
+    executor.Executor().Do({}, {names.EXAMPLES_KEY: [examples]}, {executor.MNIST_DIR_KEY: args.mnist_dir})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"BENCH chunk={executor.ENCODE_CHUNK} seconds={time.monotonic() - started:.1f} "
           f"rss_before_gib={floor:.2f} peak_rss_gib={peak:.2f} output={examples.uri}")

@@ -1,4 +1,4 @@
-"""The pipeline against the seed tutorial's bare training script (issue 5).
+"""The pipeline against the seed tutorial's bare training script.
 
 In one invocation, for each repeat: the bare script for E epochs; the whole
 pipeline, fresh (new output directory, nothing cached), for the same E
@@ -25,17 +25,17 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from sampling import CpuSampler
+
+from foundation import names
+from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.inspection import metadata, run_summary
 from pipeline.process import boundary
-
-from trainer_module.config import TRAINING_SUMMARY_FILE
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
-TRAINER = dag.TRAINER
+TRAINER = names.TRAINER
 
 
 def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, object]:
@@ -137,9 +137,9 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     result["accuracy"] = summary.accuracy
     result["blessed"] = summary.blessed
     trainer = nodes[TRAINER]
-    with open(os.path.join(trainer.outputs[dag.MODEL_RUN_KEY][0].uri, TRAINING_SUMMARY_FILE)) as f:
+    with open(os.path.join(trainer.outputs[names.MODEL_RUN_KEY][0].uri, TRAINING_SUMMARY_FILE)) as f:
         history = json.load(f)["history"]
-    counts = metadata.custom_value(trainer.inputs[dag.EXAMPLES_KEY][0], "example_counts")
+    counts = metadata.custom_value(trainer.inputs[names.EXAMPLES_KEY][0], "example_counts")
     train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]
     epoch_seconds = [epoch["train_seconds"] for epoch in history]
     result["images_per_second"] = train_images * len(history) / sum(epoch_seconds)

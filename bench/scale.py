@@ -1,4 +1,4 @@
-"""How the pipeline's cost grows with the data (issue 17): `make bench-scale`.
+"""How the pipeline's cost grows with the data: `make bench-scale`.
 
 For each size (1x, 3x, 10x MNIST by default, built by bench/scaled_mnist.py)
 it runs the whole pipeline fresh at 1 epoch and records each component's
@@ -27,6 +27,7 @@ from typing import Dict, List, Optional
 import scaled_mnist
 from sampling import RssSampler
 from scale_plot import write_svg
+
 from pipeline import config as config_lib
 from pipeline.inspection import metadata
 

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 380, 300, 56, 12, 30, 44
 _FONT = 'font-family="sans-serif" font-size="11"'
-RSS_TARGET_GIB = 4  # issue 17: peak RSS at 10x MNIST
+RSS_TARGET_GIB = 4  # the target for peak RSS at 10x MNIST (docs/performance.md)
 
 
 def _panel(x0: int, title: str, series: Dict[str, List[tuple]], unit: str, dashed: Sequence[str] = ()) -> List[str]:

@@ -7,7 +7,6 @@ digits, differ from the originals and each other, and keep their labels.
 Both splits grow by the same factor, so the eval split stays in proportion.
 """
 import os
-import struct
 
 import numpy as np
 from scipy import ndimage
@@ -45,13 +44,6 @@ def moved(images: np.ndarray, copy: int) -> np.ndarray:
     return out
 
 
-def _write_idx(path: str, array: np.ndarray) -> None:
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with open(path, "wb") as f:
-        f.write(header)
-        f.write(np.ascontiguousarray(array, np.uint8).tobytes())
-
-
 def build(mnist_dir: str, factor: int, out_dir: str) -> str:
     """Writes the four IDX files of MNIST x `factor` into `out_dir` (once)."""
     done = os.path.join(out_dir, ".complete")
@@ -63,7 +55,7 @@ def build(mnist_dir: str, factor: int, out_dir: str) -> str:
         images = idx.parse_idx(idx.read_bytes(paths[images_stem]), images_stem, 3)
         labels = idx.parse_idx(idx.read_bytes(paths[labels_stem]), labels_stem, 1)
         all_images = [images] + [moved(images, copy) for copy in range(1, factor)]
-        _write_idx(os.path.join(out_dir, images_stem), np.concatenate(all_images))
-        _write_idx(os.path.join(out_dir, labels_stem), np.tile(labels, factor))
+        idx.write_idx(os.path.join(out_dir, images_stem), np.concatenate(all_images))
+        idx.write_idx(os.path.join(out_dir, labels_stem), np.tile(labels, factor))
     open(done, "w").close()
     return out_dir

@@ -24,25 +24,20 @@ cache exactly when it would choose the same baseline again, and the Evaluator
 after it too.
 """
 import os
-from typing import Any, Dict, List, Optional
+from typing import Optional
 
 from tfx import types
 from tfx.components import Evaluator as TfxEvaluator
 from tfx.components.evaluator import executor as tfx_evaluator
-from tfx.dsl.components.base import base_component
-from tfx.dsl.components.base import base_executor, executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.dsl.io import fileio
-from tfx.types import artifact_utils, channel, component_spec, standard_artifacts
-from tfx.types import standard_component_specs
+from tfx.types import channel, component_spec, standard_artifacts, standard_component_specs
 from tfx.utils import io_utils, path_utils
 
 from components import version_choice, versioned_pusher
+from foundation.names import BASELINE_MODEL_KEY, MODEL_KEY
 
-CANDIDATE_KEY = "model"
-BASELINE_KEY = "baseline_model"
 SERVING_DIR_KEY = version_choice.SERVING_DIR_KEY
-# On the output artifact: the version it copies, "" for no baseline.
-VERSION_PROPERTY = "baseline_version"
 
 
 def choose(serving_dir: str, candidate: types.Artifact) -> Optional[str]:
@@ -70,34 +65,23 @@ def has_model(model: types.Artifact) -> bool:
 
 
 class Driver(version_choice.ChoosingDriver):
-    def choose(self, serving_dir, input_dict):
-        [candidate] = input_dict[CANDIDATE_KEY]
-        return choose(serving_dir, candidate)
+    input_key = MODEL_KEY
+    choose = staticmethod(choose)
 
 
-class Executor(base_executor.BaseExecutor):
-    def Do(
-        self,
-        input_dict: Dict[str, List[types.Artifact]],
-        output_dict: Dict[str, List[types.Artifact]],
-        exec_properties: Dict[str, Any],
-    ) -> None:
-        serving_dir = exec_properties[SERVING_DIR_KEY]
-        baseline = artifact_utils.get_single_instance(output_dict[BASELINE_KEY])
-        version = version_choice.chosen_version(exec_properties, lambda directory: choose(
-            directory, artifact_utils.get_single_instance(input_dict[CANDIDATE_KEY])))
-        if version:
-            io_utils.copy_dir(
-                os.path.join(serving_dir, version), path_utils.serving_model_path(baseline.uri)
-            )
-        baseline.set_string_custom_property(VERSION_PROPERTY, version)
-        print(f"baseline: {os.path.join(serving_dir, version) if version else 'none yet'}", flush=True)
+class Executor(version_choice.ChoosingExecutor):
+    input_key, output_key, what = MODEL_KEY, BASELINE_MODEL_KEY, "baseline"
+    choose = staticmethod(choose)
+
+    def fill(self, output: types.Artifact, version_dir: Optional[str]) -> None:
+        if version_dir:
+            io_utils.copy_dir(version_dir, path_utils.serving_model_path(output.uri))
 
 
 class LatestBlessedModelSpec(component_spec.ComponentSpec):
     PARAMETERS = version_choice.PARAMETERS
-    INPUTS = {CANDIDATE_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
-    OUTPUTS = {BASELINE_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
+    INPUTS = {MODEL_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
+    OUTPUTS = {BASELINE_MODEL_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model)}
 
 
 class LatestBlessedModel(base_component.BaseComponent):

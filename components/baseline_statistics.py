@@ -19,27 +19,21 @@ in the execution's properties before TFX's cache lookup; on Kubeflow the task
 chooses when it runs (its cache is off).
 """
 import os
-from typing import Any, Dict, List, Optional
+from typing import Optional
 
 from tfx import types
 from tfx.components.distribution_validator import component as dv_component
 from tfx.components.distribution_validator import executor as dv_executor
-from tfx.dsl.components.base import base_component
-from tfx.dsl.components.base import base_executor, executor_spec
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.dsl.io import fileio
-from tfx.types import artifact_utils, channel, component_spec, standard_artifacts
-from tfx.types import standard_component_specs
 from tfx.proto import distribution_validator_pb2
+from tfx.types import artifact_utils, channel, component_spec, standard_artifacts, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
 from components import version_choice, versioned_pusher
+from foundation.names import BASELINE_STATISTICS_KEY, STATISTICS_KEY, TRAIN_SPLIT
 
-TRAIN_SPLIT = "train"
 SERVING_DIR_KEY = version_choice.SERVING_DIR_KEY
-OUTPUT_KEY = "baseline_statistics"
-CURRENT_KEY = "statistics"  # this run's StatisticsGen output
-# On the output artifact: the version whose statistics it holds, "" for none.
-VERSION_PROPERTY = "baseline_version"
 STATISTICS_FILE = "FeatureStats.pb"  # TFX's name, in Split-<name>/
 
 
@@ -70,37 +64,27 @@ def has_statistics(statistics: types.Artifact) -> bool:
 
 
 class Driver(version_choice.ChoosingDriver):
-    def choose(self, serving_dir, input_dict):
-        [current] = input_dict[CURRENT_KEY]
-        return choose(serving_dir, current)
+    input_key = STATISTICS_KEY
+    choose = staticmethod(choose)
 
 
-class Executor(base_executor.BaseExecutor):
-    def Do(
-        self,
-        input_dict: Dict[str, List[types.Artifact]],
-        output_dict: Dict[str, List[types.Artifact]],
-        exec_properties: Dict[str, Any],
-    ) -> None:
-        serving_dir = exec_properties[SERVING_DIR_KEY]
-        statistics = artifact_utils.get_single_instance(output_dict[OUTPUT_KEY])
-        version = version_choice.chosen_version(exec_properties, lambda directory: choose(
-            directory, artifact_utils.get_single_instance(input_dict[CURRENT_KEY])))
-        statistics.split_names = artifact_utils.encode_split_names([TRAIN_SPLIT] if version else [])
-        if version:
+class Executor(version_choice.ChoosingExecutor):
+    input_key, output_key, what = STATISTICS_KEY, BASELINE_STATISTICS_KEY, "baseline training statistics"
+    choose = staticmethod(choose)
+
+    def fill(self, output: types.Artifact, version_dir: Optional[str]) -> None:
+        output.split_names = artifact_utils.encode_split_names([TRAIN_SPLIT] if version_dir else [])
+        if version_dir:
             io_utils.copy_file(
-                os.path.join(serving_dir, version, versioned_pusher.TRAIN_STATISTICS_FILE),
-                os.path.join(artifact_utils.get_split_uri([statistics], TRAIN_SPLIT), STATISTICS_FILE),
+                os.path.join(version_dir, versioned_pusher.TRAIN_STATISTICS_FILE),
+                os.path.join(artifact_utils.get_split_uri([output], TRAIN_SPLIT), STATISTICS_FILE),
             )
-        statistics.set_string_custom_property(VERSION_PROPERTY, version)
-        where = os.path.join(serving_dir, version) if version else "none yet"
-        print(f"baseline training statistics: {where}", flush=True)
 
 
 class LatestBlessedStatisticsSpec(component_spec.ComponentSpec):
     PARAMETERS = version_choice.PARAMETERS
-    INPUTS = {CURRENT_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
-    OUTPUTS = {OUTPUT_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
+    INPUTS = {STATISTICS_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
+    OUTPUTS = {BASELINE_STATISTICS_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics)}
 
 
 class LatestBlessedStatistics(base_component.BaseComponent):

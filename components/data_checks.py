@@ -26,8 +26,10 @@ from tfx.types.artifact import Artifact
 from tfx.utils import io_utils
 
 from components.mnist_example_gen.executor import (
-    EVAL_COPIES_OF_TRAIN_PROPERTY, LABEL_CONFLICTS_PROPERTY,
+    EVAL_COPIES_OF_TRAIN_PROPERTY,
+    LABEL_CONFLICTS_PROPERTY,
 )
+from foundation.names import EVAL_SPLIT
 from trainer_module import features
 
 ANOMALIES_FILE = "SchemaDiff.pb"
@@ -95,12 +97,12 @@ def leakage(examples: types.Artifact, max_copies_share: float, max_conflicts_sha
     checks = []
     if examples.has_custom_property(EVAL_COPIES_OF_TRAIN_PROPERTY):
         copies = examples.get_int_custom_property(EVAL_COPIES_OF_TRAIN_PROPERTY)
-        total = int(counts.get("eval") or 1)
+        total = int(counts.get(EVAL_SPLIT) or 1)
         share = copies / total
         passed = share <= max_copies_share
         detail = (f"{copies} of {total} eval images ({share:.2%}) are exact copies of train images, "
                   f"{'within' if passed else 'above'} the bound {max_copies_share:.2%}")
-        checks.append(Check(EVAL_COPIES, "eval", share, max_copies_share, passed, detail))
+        checks.append(Check(EVAL_COPIES, EVAL_SPLIT, share, max_copies_share, passed, detail))
     conflicts = examples.get_json_value_custom_property(LABEL_CONFLICTS_PROPERTY) or {}
     for split, found in sorted(conflicts.items()):
         found, total = int(found), int(counts.get(split) or 1)

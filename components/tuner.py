@@ -16,6 +16,7 @@ from tfx.components.tuner import executor as tfx_tuner
 from tfx.dsl.components.base import executor_spec
 from tfx.types import artifact_utils, standard_component_specs
 
+from foundation import names
 from trainer_module import search_record
 
 
@@ -36,7 +37,7 @@ class TunerExecutor(tfx_tuner.Executor):
             results = artifact_utils.get_single_instance(
                 output_dict[standard_component_specs.TUNER_RESULTS_KEY]
             )
-            results.set_json_value_custom_property(search_record.PROPERTY, record)
+            results.set_json_value_custom_property(names.SEARCH_PROPERTY, record)
 
 
 class Tuner(TfxTuner):

@@ -19,8 +19,8 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils
 
 from components import data_checks as checks_lib
-from components.errors import DataValidationError
 from components.mnist_example_gen.executor import SOURCE_FILES_PROPERTY
+from foundation.errors import DataValidationError
 
 ANOMALIES_FILE = "SchemaDiff.pb"
 

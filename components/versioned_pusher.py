@@ -25,22 +25,22 @@ import time
 from typing import Any, Dict, List, Optional
 
 from tfx import types
+from tfx import types as tfx_types
 from tfx.components.pusher import executor as tfx_pusher
 from tfx.components.pusher.component import Pusher
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
-from tfx import types as tfx_types
 from tfx.types import artifact_utils, component_spec, standard_artifacts, standard_component_specs
 from tfx.utils import io_utils, json_utils, proto_utils
+
+from foundation.names import STATISTICS_KEY, TRAIN_SPLIT
 
 STAGING_PREFIX = ".staging-"
 PROVENANCE_FILE = os.path.join("assets.extra", "mnist_tfx_push.json")
 TRAIN_STATISTICS_FILE = os.path.join("assets.extra", "mnist_tfx_train_statistics.pb")
 # About the push, not the model: left out of the fingerprint.
 _RECORDS = (PROVENANCE_FILE, TRAIN_STATISTICS_FILE)
-STATISTICS_KEY = "statistics"  # optional input: the StatisticsGen's
-TRAIN_SPLIT = "train"
 
 
 def tree_fingerprint(directory: str) -> str:
@@ -80,7 +80,7 @@ def remove_staging(base_directory: str) -> None:
     """Deletes what pushes that were killed left half-copied.
 
     Safe while one push at a time writes to `base_directory`: the output
-    directory's lock (components/dir_lock.py) guarantees it for local runs.
+    directory's lock (foundation/dir_lock.py) guarantees it for local runs.
     """
     if not fileio.exists(base_directory):
         return

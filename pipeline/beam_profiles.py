@@ -17,7 +17,8 @@ others need the services named in the README.
 """
 from typing import Callable, Dict, List
 
-from pipeline.errors import ConfigError
+from foundation.errors import ConfigError
+from pipeline.process import object_store
 
 LOCAL = "local"
 MULTI_PROCESS = "multi-process"
@@ -114,6 +115,5 @@ PROFILES = tuple(_PROFILES)
 
 def pipeline_args(cfg) -> List[str]:
     """The profile's arguments, the S3 endpoint's, then the explicit `beam_args`."""
-    from pipeline.process import object_store
 
     return _PROFILES[cfg.beam_profile](cfg) + object_store.beam_args(cfg) + list(cfg.beam_args)

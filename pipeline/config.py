@@ -14,10 +14,11 @@ import os
 import shlex
 from typing import Any, Dict, List, Mapping, Optional
 
-from components.fs import is_remote  # (also part of this API)
+from foundation.errors import ConfigError
+from foundation.fs import is_remote
 from pipeline import beam_profiles
-from pipeline.errors import ConfigError
-from trainer_module.config import TrainConfig
+from trainer_module import config as train_config
+from trainer_module.config import SOURCES_KEY, TrainConfig
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_PREFIX = "MNIST_TFX_"
@@ -49,9 +50,8 @@ class PipelineConfig:
     accuracy_lower_bound: float = 0.98
     # ...and no more than this below the latest blessed model's.
     max_accuracy_drop: float = 0.002
-    # Model checks per digit and at serving (issue 15; README's "Model
-    # checks" has how the defaults were chosen). Every digit's accuracy at
-    # least this...
+    # Model checks per digit and at serving (README's "Model checks" has how
+    # the defaults were chosen). Every digit's accuracy at least this...
     digit_accuracy_lower_bound: float = 0.965
     # ...and no digit more than this below the latest blessed model's.
     max_digit_accuracy_drop: float = 0.02
@@ -202,23 +202,19 @@ class PipelineConfig:
     def trainer_custom_config(self) -> Dict[str, Any]:
         """The Trainer's and Tuner's custom_config: the train settings, and
         which of them were set explicitly."""
-        from trainer_module.config import SOURCES_KEY
-
         train_names = {f.name for f in dataclasses.fields(TrainConfig)}
         sources = {k: v for k, v in sorted(self.explicit.items()) if k in train_names}
         return {**dataclasses.asdict(self.train), SOURCES_KEY: sources}
 
     def tuner_custom_config(self) -> Dict[str, Any]:
-        from trainer_module import tuner
-
         return {
             **self.trainer_custom_config(),
-            tuner.TRIALS_KEY: self.tuner_trials,
-            tuner.EPOCHS_KEY: self.tuner_epochs,
-            tuner.EXAMPLES_KEY: self.tuner_examples,
-            tuner.HOLDOUT_SHARE_KEY: self.tuner_holdout_share,
+            train_config.TRIALS_KEY: self.tuner_trials,
+            train_config.EPOCHS_KEY: self.tuner_epochs,
+            train_config.EXAMPLES_KEY: self.tuner_examples,
+            train_config.HOLDOUT_SHARE_KEY: self.tuner_holdout_share,
             # The data gate's class-balance bound, held to the held-out slice too.
-            tuner.MIN_CLASS_SHARE_KEY: self.min_class_share,
+            train_config.MIN_CLASS_SHARE_KEY: self.min_class_share,
         }
 
     def replace(self, **overrides: Any) -> "PipelineConfig":

@@ -1,75 +1,60 @@
-"""The pipeline definition, shared by every runner.
+"""The pipeline definition, shared by every runner (the DAG is drawn in the README).
 
-  MnistExampleGen -> StatisticsGen -> ExampleValidator -> ValidationGate
-        |                 |                ^ ImportSchemaGen (schemas/)      |
-        |                 +-> TrainEvalSkewValidator ---------------+        |
-        |  LatestBlessedStatistics -> DriftValidator ---------------+        |
-        +--------------------------------------------------------> Trainer
-        +-> Tuner (--tune only: KerasTuner search on train, scored on a slice held out of it)
-              -> best_hyperparameters -> Trainer
-  Trainer -> LatestBlessedModel (newest pushed model, not the Trainer's)
-          -> Evaluator (TFMA) -> Pusher
-                      +-> EvaluationReporter (HTML + JSON)
-  Trainer -> ServingCheck (a fresh TF-only process serves it) -> Pusher
-
-The node ids and artifact keys below are how everything else names them (ML
-Metadata, the CLI, the tests): use these constants, not the strings. This
-module imports TFX only inside create_pipeline, so that the inspection
-commands can import the names without loading TensorFlow.
+Every node has its id and every edge its artifact key from foundation/names.py,
+the one place the rest of the project (ML Metadata, the CLI, the tests) takes
+them from.
 """
 import os
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
-from pipeline.config import PROJECT_ROOT, PipelineConfig
+from ml_metadata.proto import metadata_store_pb2
+from tfx import components as tfx_components
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2, trainer_pb2
 
-if TYPE_CHECKING:
-    from ml_metadata.proto import metadata_store_pb2
-    from tfx.orchestration import pipeline as tfx_pipeline
-
-# Node ids, in the pipeline's order.
-EXAMPLE_GEN = "MnistExampleGen"
-STATISTICS_GEN = "StatisticsGen"
-SCHEMA_GEN = "ImportSchemaGen"
-EXAMPLE_VALIDATOR = "ExampleValidator"
-# Data checks (components/data_checks.py): TFX's DistributionValidator twice,
-# and the baseline statistics one of them compares with.
-SKEW_VALIDATOR = "TrainEvalSkewValidator"
-BASELINE_STATISTICS = "LatestBlessedStatistics"  # components/baseline_statistics.py
-DRIFT_VALIDATOR = "DriftValidator"
-VALIDATION_GATE = "ValidationGate"
-TRAINER = "Trainer"
-BASELINE = "LatestBlessedModel"  # components/baseline_model.py
-EVALUATOR = "Evaluator"
-EVALUATION_REPORTER = "EvaluationReporter"
-PUSHER = "Pusher"
-SERVING_CHECK = "ServingCheck"  # components/serving_check/
-NODE_IDS = (
-    EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR,
-    SKEW_VALIDATOR, BASELINE_STATISTICS, DRIFT_VALIDATOR, VALIDATION_GATE,
-    TRAINER, BASELINE, EVALUATOR, SERVING_CHECK, EVALUATION_REPORTER, PUSHER,
+from components.baseline_model import Evaluator, LatestBlessedModel
+from components.baseline_statistics import DistributionValidator, LatestBlessedStatistics
+from components.evaluation_report.component import EvaluationReporter
+from components.mnist_example_gen.component import MnistExampleGen
+from components.serving_check.component import ServingCheck
+from components.tuner import Tuner
+from components.validation_gate import ValidationGate
+from components.versioned_pusher import VersionedPusher
+from foundation.names import (
+    ANOMALIES_KEY,
+    BASELINE_MODEL_KEY,
+    BASELINE_STATISTICS,
+    BASELINE_STATISTICS_KEY,
+    BEST_HYPERPARAMETERS_KEY,
+    BLESSING_KEY,
+    DATA_CHECKS_KEY,
+    DRIFT_VALIDATOR,
+    EVAL_SPLIT,
+    EVALUATION_KEY,
+    EVALUATION_REPORTER,
+    EVALUATOR,
+    EXAMPLE_GEN,
+    EXAMPLE_VALIDATOR,
+    EXAMPLES_KEY,
+    INFRA_BLESSING_KEY,
+    MODEL_KEY,
+    MODEL_RUN_KEY,
+    PUSHER,
+    SCHEMA_GEN,
+    SCHEMA_KEY,
+    SERVING_CHECK,
+    SKEW_VALIDATOR,
+    STATISTICS_GEN,
+    STATISTICS_KEY,
+    TRAIN_SPLIT,
+    TRAINER,
+    TUNER,
+    TUNER_RESULTS_KEY,
+    VALIDATION_GATE,
 )
-# Only with `--tune` (config.tune), between the ValidationGate and the Trainer.
-TUNER = "Tuner"
-
-# Artifact keys: a node's outputs (and the inputs fed from them) in ML Metadata.
-EXAMPLES_KEY = "examples"  # MnistExampleGen; input of StatisticsGen, Trainer, Evaluator...
-STATISTICS_KEY = "statistics"  # StatisticsGen
-SCHEMA_KEY = "schema"  # ImportSchemaGen
-ANOMALIES_KEY = "anomalies"  # ExampleValidator, and both DistributionValidators
-BASELINE_STATISTICS_KEY = "baseline_statistics"  # LatestBlessedStatistics; DriftValidator's input
-DATA_CHECKS_KEY = "data_checks"  # ValidationGate: every data check's value and bound
-MODEL_KEY = "model"  # Trainer; LatestBlessedModel's input
-MODEL_RUN_KEY = "model_run"  # Trainer: the training summary
-BASELINE_MODEL_KEY = "baseline_model"  # LatestBlessedModel's output, the Evaluator's input
-EVALUATION_KEY = "evaluation"  # Evaluator: TFMA's results
-BLESSING_KEY = "blessing"  # Evaluator
-REPORT_KEY = "report"  # EvaluationReporter: summary.json and the page
-HTML_KEY = "html"  # EvaluationReporter: the page, for the KFP UI
-PUSHED_MODEL_KEY = "pushed_model"  # Pusher
-INFRA_BLESSING_KEY = "blessing"  # ServingCheck's output (TFX InfraValidator's key)
-PUSHER_INFRA_BLESSING_KEY = "infra_blessing"  # the Pusher's input for it
-BEST_HYPERPARAMETERS_KEY = "best_hyperparameters"  # Tuner; the Trainer's `hyperparameters` input
-TUNER_RESULTS_KEY = "tuner_results"  # Tuner: each trial's values and score; the search record (components/tuner.py)
+from pipeline import data_validation, evaluation
+from pipeline.config import PROJECT_ROOT, PipelineConfig
 
 SCHEMA_FILE = os.path.join("schemas", "schema.pbtxt")  # under the project root
 # TFX packages this file's directory (trainer_module/) as the Trainer's
@@ -83,10 +68,10 @@ TUNER_MODULE_FILE = os.path.join(PROJECT_ROOT, "trainer_module", "tuner.py")
 
 def create_pipeline(
     config: PipelineConfig,
-    metadata_connection_config: Optional["metadata_store_pb2.ConnectionConfig"] = None,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     project_root: str = PROJECT_ROOT,
     trainer_platform_config: Optional[Any] = None,
-) -> "tfx_pipeline.Pipeline":
+) -> tfx_pipeline.Pipeline:
     """The pipeline, for any runner.
 
     Args:
@@ -95,20 +80,6 @@ def create_pipeline(
       trainer_platform_config: the orchestrator's resource request for the
         Trainer (a KFP ResourceSpec on Kubeflow); None: the default.
     """
-    from tfx import components as tfx_components
-    from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
-    from tfx.orchestration import pipeline as tfx_pipeline
-    from tfx.proto import pusher_pb2, trainer_pb2
-
-    from components.baseline_model import Evaluator, LatestBlessedModel
-    from components.baseline_statistics import DistributionValidator, LatestBlessedStatistics
-    from components.evaluation_report.component import EvaluationReporter
-    from components.mnist_example_gen.component import MnistExampleGen
-    from components.serving_check.component import ServingCheck
-    from components.tuner import Tuner
-    from components.validation_gate import ValidationGate
-    from components.versioned_pusher import VersionedPusher
-    from pipeline import data_validation, evaluation
 
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
@@ -131,7 +102,7 @@ def create_pipeline(
         statistics=statistics_gen.outputs[STATISTICS_KEY],
         baseline_statistics=statistics_gen.outputs[STATISTICS_KEY],
         config=distribution_config,
-        include_split_pairs=[("eval", "train")],
+        include_split_pairs=[(EVAL_SPLIT, TRAIN_SPLIT)],
     ).with_id(SKEW_VALIDATOR)
     baseline_statistics = LatestBlessedStatistics(
         statistics=statistics_gen.outputs[STATISTICS_KEY], serving_dir=config.serving_dir
@@ -142,7 +113,7 @@ def create_pipeline(
         statistics=statistics_gen.outputs[STATISTICS_KEY],
         baseline_statistics=baseline_statistics.outputs[BASELINE_STATISTICS_KEY],
         config=distribution_config,
-        include_split_pairs=[("train", "train")],
+        include_split_pairs=[(TRAIN_SPLIT, TRAIN_SPLIT)],
     ).with_id(DRIFT_VALIDATOR)
     validation_gate = ValidationGate(
         anomalies=example_validator.outputs[ANOMALIES_KEY],
@@ -154,27 +125,28 @@ def create_pipeline(
         max_label_conflicts=config.max_label_conflicts,
     ).with_id(VALIDATION_GATE)
 
+    # The Trainer's data (and the Tuner's, but for its eval split): one module
+    # package, the same splits.
+    training_data = dict(
+        examples=example_gen.outputs[EXAMPLES_KEY],
+        schema=schema_gen.outputs[SCHEMA_KEY],
+        train_args=trainer_pb2.TrainArgs(splits=[TRAIN_SPLIT]),
+        eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
+    )
     tuner = None
     if config.tune:
+        # The train split alone: the trials are scored on a slice held out of
+        # it (trainer_module/holdout.py), and eval, which the Evaluator judges
+        # the tuned model on, never reaches the Tuner.
         tuner = Tuner(
-            module_file=TUNER_MODULE_FILE,
-            examples=example_gen.outputs[EXAMPLES_KEY],
-            schema=schema_gen.outputs[SCHEMA_KEY],
-            train_args=trainer_pb2.TrainArgs(splits=["train"]),
-            # The train split alone: the trials are scored on a slice held out
-            # of it (trainer_module/holdout.py), and eval, which the Evaluator
-            # judges the tuned model on, never reaches the Tuner.
-            eval_args=trainer_pb2.EvalArgs(splits=["train"]),
-            custom_config=config.tuner_custom_config(),
+            module_file=TUNER_MODULE_FILE, custom_config=config.tuner_custom_config(),
+            **{**training_data, "eval_args": trainer_pb2.EvalArgs(splits=[TRAIN_SPLIT])},
         ).with_id(TUNER)
         tuner.add_upstream_node(validation_gate)
     trainer = tfx_components.Trainer(
         module_file=TRAINER_MODULE_FILE,
-        examples=example_gen.outputs[EXAMPLES_KEY],
-        schema=schema_gen.outputs[SCHEMA_KEY],
-        train_args=trainer_pb2.TrainArgs(splits=["train"]),
-        eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config=config.trainer_custom_config(),
+        **training_data,
         hyperparameters=tuner.outputs[BEST_HYPERPARAMETERS_KEY] if tuner else None,
     ).with_id(TRAINER)
     # The gate has no outputs to consume; this edge keeps the Trainer from
@@ -190,7 +162,7 @@ def create_pipeline(
         examples=example_gen.outputs[EXAMPLES_KEY],
         model=trainer.outputs[MODEL_KEY],
         baseline_model=baseline.outputs[BASELINE_MODEL_KEY],
-        example_splits=["eval"],
+        example_splits=[EVAL_SPLIT],
         eval_config=evaluation.eval_config(
             config.accuracy_lower_bound, config.max_accuracy_drop,
             config.digit_accuracy_lower_bound, config.max_digit_accuracy_drop,

@@ -16,7 +16,7 @@ import tensorflow_model_analysis as tfma
 from components import tfma_accuracy
 from components.tfma_accuracy import ACCURACY  # noqa: F401  (this module's API)
 from trainer_module import features
-from trainer_module.export import SERVING_EXAMPLES
+from trainer_module.features import SERVING_EXAMPLES
 
 OVERALL_SLICE = tfma.SlicingSpec()
 PER_DIGIT_SLICE = tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])

@@ -12,9 +12,9 @@ import struct
 import numpy as np
 import pytest
 
-from components.errors import MnistDataError
 from components.mnist_example_gen import idx
-from tests.conftest import run_cli, write_mnist_dir
+from foundation.errors import MnistDataError
+from tests.fixtures.data import run_cli, write_mnist_dir
 from tests.synthetic_digits import make_digits
 
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
@@ -125,11 +125,12 @@ def test_ingestion_rejects_bad_files_where_the_cli_does_not_check(tmp_path):
     from tfx.types import standard_artifacts
 
     from components.mnist_example_gen import executor
+    from foundation import names
 
     data, message = _bad_dir(tmp_path, "images not 28x28")
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     with pytest.raises(MnistDataError) as error:
-        executor.Executor().Do({}, {executor.EXAMPLES_KEY: [examples]}, {executor.MNIST_DIR_KEY: str(data)})
+        executor.Executor().Do({}, {names.EXAMPLES_KEY: [examples]}, {executor.MNIST_DIR_KEY: str(data)})
     assert str(error.value) == message
     assert not (tmp_path / "examples").exists()  # nothing written

@@ -12,10 +12,10 @@ import pytest
 from apache_beam.options import pipeline_options as beam_options
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 
+from foundation import names
+from foundation.errors import UserError
 from pipeline import config as config_lib
-from pipeline import dag
-from pipeline.errors import UserError
-from tests.conftest import run_data_components
+from tests.fixtures.kubeflow import run_data_components
 
 
 def _options(args):
@@ -206,11 +206,11 @@ def test_multi_process_profile_writes_what_the_local_profile_writes(
     assert len(sdk_workers) == 2, sdk_workers
 
     for split in SPLITS:
-        files = _example_files(local[dag.EXAMPLE_GEN], split)
+        files = _example_files(local[names.EXAMPLE_GEN], split)
         assert _count_records(files) == SUBSET
         # Byte for byte: ingestion's output does not depend on the profile.
-        multi_files = _example_files(multi[dag.EXAMPLE_GEN], split)
+        multi_files = _example_files(multi[names.EXAMPLE_GEN], split)
         assert [open(f, "rb").read() for f in multi_files] == [open(f, "rb").read() for f in files]
-        local_stats = _statistics(local[dag.STATISTICS_GEN], split)
+        local_stats = _statistics(local[names.STATISTICS_GEN], split)
         assert local_stats.datasets[0].num_examples == SUBSET
-        assert _statistics(multi[dag.STATISTICS_GEN], split) == local_stats
+        assert _statistics(multi[names.STATISTICS_GEN], split) == local_stats

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.conftest import closed_port_url, run_cli
+from tests.fixtures.data import closed_port_url, run_cli
 
 # Bad MNIST files: tests/test_bad_source_data.py.
 
@@ -60,7 +60,7 @@ def test_compile_without_an_image_is_one_line(tmp_path):
 def _entry(body: str):
     """A process whose entry point is run_entry(main), main being `body`."""
     code = (
-        "from pipeline.errors import UserError\n"
+        "from foundation.errors import UserError\n"
         "from pipeline.process import boundary\n"
         "def main():\n"
         f"    {body}\n"

@@ -1,7 +1,7 @@
 import pytest
 
+from foundation.errors import UserError
 from pipeline import config as config_lib
-from pipeline.errors import UserError
 from pipeline.cli import build_parser
 
 

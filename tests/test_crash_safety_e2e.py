@@ -28,16 +28,16 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
 
-from components import dir_lock
 from components.versioned_pusher import STAGING_PREFIX
+from foundation import dir_lock, names
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.inspection import metadata, run_summary
-from tests.conftest import PROJECT_ROOT, run_cli, write_mnist_dir
-from trainer_module.export import SERVING_IMAGES, export_serving_model
+from tests.fixtures.data import PROJECT_ROOT, run_cli, write_mnist_dir
+from trainer_module.export import export_serving_model
+from trainer_module.features import SERVING_IMAGES
 from trainer_module.model import build_model
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.cost(minutes=5)]
 
 SUBSET = 1000
 # The same settings for every run. No absolute bar: what stops run W's model
@@ -215,10 +215,10 @@ def story(tmp_path_factory, mnist_dir, mnist_source):
 def test_killed_while_pushing_only_whole_versions_are_served(story):
     story.start_watching()
     run = Run(story.good_data, story.out)
-    run.wait_for_line(dag.PUSHER, "running...")
+    run.wait_for_line(names.PUSHER, "running...")
     run.freeze_when(story.staging, "a push being staged")
     run.kill()  # while the model is copied into the staging directory
-    story.check_after_kill(dag.PUSHER)
+    story.check_after_kill(names.PUSHER)
     assert story.versions() == ["1"]  # the new model never appeared, even in part
 
 
@@ -226,7 +226,7 @@ def test_a_plain_rerun_after_the_push_kill_completes_and_pushes(story):
     Run(story.good_data, story.out).finish()
     story.check_recovered()
     store, run, nodes = story.latest_run()
-    assert nodes[dag.TRAINER].state == "cached" and nodes[dag.PUSHER].state == "complete"
+    assert nodes[names.TRAINER].state == "cached" and nodes[names.PUSHER].state == "complete"
     [old, new] = story.versions()
     assert old == "1" and run_summary.summarize(store, run).pushed_to == str(story.serving / new)
     story.served[new] = _tree(story.serving / new)
@@ -239,13 +239,13 @@ def test_a_plain_rerun_after_the_push_kill_completes_and_pushes(story):
 
 
 def test_killed_during_ingestion(story):
-    examples = story.pipeline_root / dag.EXAMPLE_GEN / "examples"
+    examples = story.pipeline_root / names.EXAMPLE_GEN / "examples"
     before = set(os.listdir(examples))
     run = Run(story.worse_data, story.out)
-    run.wait_for_line(dag.EXAMPLE_GEN, "running...")
+    run.wait_for_line(names.EXAMPLE_GEN, "running...")
     run.freeze_when(lambda: set(os.listdir(examples)) - before, "ingestion writing")
     run.kill()
-    story.check_after_kill(dag.EXAMPLE_GEN)
+    story.check_after_kill(names.EXAMPLE_GEN)
 
 
 def test_killed_during_training_and_a_second_run_is_refused_meanwhile(story):
@@ -257,7 +257,7 @@ def test_killed_during_training_and_a_second_run_is_refused_meanwhile(story):
     assert second.stderr.startswith(f"error: {story.out} is in use by another run (pid {run.process.pid}, started ")
 
     run.kill()
-    story.check_after_kill(dag.TRAINER)
+    story.check_after_kill(names.TRAINER)
 
 
 def test_a_plain_rerun_after_the_kills_completes(story):
@@ -265,8 +265,8 @@ def test_a_plain_rerun_after_the_kills_completes(story):
     story.check_recovered()
     _, _, nodes = story.latest_run()
     # Ingestion finished in the killed run before: cached. Training did not.
-    assert nodes[dag.EXAMPLE_GEN].state == "cached"
-    assert nodes[dag.TRAINER].state == "complete"
+    assert nodes[names.EXAMPLE_GEN].state == "cached"
+    assert nodes[names.TRAINER].state == "complete"
 
 
 def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
@@ -276,9 +276,9 @@ def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
     assert "Model: NOT blessed" in story.rerun_output and "Pushed to: nothing pushed" in story.rerun_output
     # Not for the absolute bar (0 here): for falling below run G's model, the
     # last blessed one, by more than the 0.002 allowed.
-    baseline = nodes[dag.EVALUATOR].inputs[dag.BASELINE_MODEL_KEY][0]
+    baseline = nodes[names.EVALUATOR].inputs[names.BASELINE_MODEL_KEY][0]
     assert metadata.custom_value(baseline, "baseline_version") == story.good_version
-    evaluation = tfma.load_validation_result(nodes[dag.EVALUATOR].outputs["evaluation"][0].uri)
+    evaluation = tfma.load_validation_result(nodes[names.EVALUATOR].outputs["evaluation"][0].uri)
     failures = [f for per_slice in evaluation.metric_validations_per_slice for f in per_slice.failures]
     assert not evaluation.validation_ok and len(failures) == 1
     assert failures[0].metric_key.name == "sparse_categorical_accuracy"
@@ -289,10 +289,9 @@ def test_the_worse_model_is_not_blessed_and_serving_is_unchanged(story):
 
 
 def test_report_says_why_the_worse_model_was_not_blessed(story):
-    # Written against the `report` command of issue 3, built on another
-    # branch: `python -m pipeline report [RUN] --output-dir DIR` prints
-    # "Verdict: NOT BLESSED" and one PASS/FAIL line per threshold, and exits 1
-    # when the model is not blessed. Fails until that branch is merged.
+    # `python -m pipeline report [RUN] --output-dir DIR` prints "Verdict: NOT
+    # BLESSED" and one PASS/FAIL line per threshold, and exits 1 when the
+    # model is not blessed.
     result = run_cli("report", "--output-dir", story.out, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Verdict: NOT BLESSED" in result.stdout

@@ -11,7 +11,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from trainer_module.config import TRAINING_SUMMARY_FILE
+from foundation.names import TRAINING_SUMMARY_FILE
+from tests.fixtures.data import ingest
 
 SUBSET = 200
 
@@ -26,16 +27,7 @@ def test_an_example_is_always_serialized_to_the_same_bytes():
 
 
 def _ingest(mnist_dir, examples_uri):
-    from tfx.types import standard_artifacts
-
-    from components.mnist_example_gen import executor
-
-    examples = standard_artifacts.Examples()
-    examples.uri = str(examples_uri)
-    executor.Executor().Do(
-        {}, {executor.EXAMPLES_KEY: [examples]},
-        {executor.MNIST_DIR_KEY: str(mnist_dir), executor.MAX_EXAMPLES_KEY: SUBSET},
-    )
+    ingest(mnist_dir, examples_uri, SUBSET)
     return sorted(p for p in examples_uri.rglob("*") if p.is_file())
 
 

@@ -21,11 +21,11 @@ import tensorflow as tf
 from components.mnist_example_gen import executor as example_gen
 from pipeline import config as config_lib
 from pipeline.launch import workers
-from tests.conftest import PROJECT_ROOT, run_cli
+from tests.fixtures.data import PROJECT_ROOT, run_cli
 from trainer_module import export, task
 from trainer_module.model import build_model
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cost(minutes=3)]
 
 TRAIN, EVAL = 2000, 500
 HYPERPARAMETERS = dict(epochs=2, batch_size=32, seed=42)

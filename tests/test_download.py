@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from components import dir_lock
 from components.mnist_example_gen import idx, source
-from components.errors import MnistUnavailableError
-from tests.conftest import PROJECT_ROOT, closed_port_url, write_mnist_dir
+from foundation import dir_lock
+from foundation.errors import MnistUnavailableError
+from tests.fixtures.data import PROJECT_ROOT, closed_port_url, write_mnist_dir
+from tests.kfp import run_as
 from tests.synthetic_digits import make_digits
 
 
@@ -215,7 +216,7 @@ def test_a_mirror_that_always_cuts_the_file_short_is_given_up(tmp_path, mirror_f
 _DOWNLOAD = """
 import json, sys
 from components.mnist_example_gen import source
-source.download(sys.argv[1], mirror_urls=[sys.argv[2]], checksums=json.loads(sys.argv[3]))
+print(source.download(sys.argv[1] or None, mirror_urls=[sys.argv[2]], checksums=json.loads(sys.argv[3])).directory)
 """
 
 
@@ -256,3 +257,20 @@ def test_a_corrupted_file_in_the_cache_is_downloaded_again(tmp_path, mirror_file
     )
     assert got.sha256 == checksums
     assert reports == [f"{truncated} does not match its checksum; downloading it again"]
+
+
+def test_with_no_home_to_write_in_the_download_goes_to_the_temp_dir(tmp_path, mirror_files, serve):
+    """As the image runs a task: an arbitrary uid, HOME a path that does not
+    exist (docs/kubeflow.md#the-security-context), no MNIST_TFX_CACHE."""
+    directory, checksums = mirror_files
+    os.chmod(tmp_path, 0o755)
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_TFX_CACHE"}
+    with run_as.unprivileged(str(tmp_path), str(PROJECT_ROOT)) as user:
+        command, env = user.task([sys.executable, "-c", _DOWNLOAD, "", serve(directory).url, json.dumps(checksums)],
+                                 dict(env, HOME="/nonexistent"), temp_dir=str(tmp_path / "tmp"), writable=[])
+        done = subprocess.run(command, env=env, cwd="/", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cache = Path(done.stdout.strip())
+    assert cache.parent == tmp_path / "tmp" and cache.name.startswith("mnist-tfx-")
+    assert _cached(cache) == sorted(s + ".gz" for s in checksums)
+    assert cache.stat().st_uid == user.uid

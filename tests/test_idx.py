@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from components.mnist_example_gen import idx, source
-from components.errors import MnistDataError
-from tests.conftest import write_mnist_dir
+from foundation.errors import MnistDataError
+from tests.fixtures.data import write_mnist_dir
 from tests.synthetic_digits import make_digits
 
 

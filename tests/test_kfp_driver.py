@@ -1,20 +1,24 @@
-"""The driver stand-in itself (tests/kfp_driver.py), on a toy spec whose
+"""The driver stand-in itself (tests/kfp/driver.py), on a toy spec whose
 tasks are one-line Python commands: fast, no TensorFlow, moto's S3 server.
 
 What a downstream task is handed is checked field by field against what the
 driver of KFP 2.5.0 and of 2.17.0 builds (conftest's backend_version; sources
-cited in kfp_driver.py, kfp_launcher.py, kfp_objectstore.py, kfp_mlmd.py).
+cited in tests/kfp/driver.py, launcher.py, objectstore.py, mlmd.py).
 """
 import copy
 import json
+import os
 
 import pytest
 
-from tests import kfp_driver, kfp_mlmd
-from tests.conftest import BUCKET, CREDENTIALS, REGION, SECRET, SECRETS
-from tests.kfp_launcher import LauncherError
-from tests.kfp_objectstore import Bucket, addressing_style, bucket_config
-from tests.kfp_versions import V2_5_0, V2_17_0
+from tests.fixtures.data import PROJECT_ROOT
+from tests.fixtures.s3 import BUCKET, CREDENTIALS, REGION, SECRET, SECRETS
+from tests.kfp import driver as kfp_driver
+from tests.kfp import mlmd as kfp_mlmd
+from tests.kfp import run_as
+from tests.kfp.launcher import LauncherError
+from tests.kfp.objectstore import Bucket, addressing_style, bucket_config
+from tests.kfp.versions import V2_5_0, V2_17_0
 
 # A task: writes an executor output giving each output artifact metadata of
 # every JSON kind, and prints what it was given.
@@ -154,6 +158,16 @@ def test_2_17s_driver_resolves_input_parameters_in_arguments(run_toy, s3_endpoin
     make = run_toy(spec).tasks["make"]
     expected = at_2_5_0 if backend_version is V2_5_0 else at_2_17_0
     assert (make.error if make.error else make.command[-1]) == expected
+
+
+def test_as_another_uid_a_task_writes_only_where_the_launcher_let_it(run_toy, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    with run_as.unprivileged(str(tmp_path), str(PROJECT_ROOT)) as user:
+        run = run_toy(run_as=user)
+    assert run.failed is None, run.tasks
+    for name in ("make", "use"):
+        theirs = [str(p) for p in (tmp_path / "toy-1" / name).rglob("*") if p.stat().st_uid == user.uid and p.is_file()]
+        assert theirs and run_as.outside(theirs, user.writable) == [], theirs  # the executor output, at least
 
 
 def test_a_secret_without_the_key_keeps_the_pod_from_starting(run_toy):

@@ -1,9 +1,9 @@
-"""The stand-in KFP API (tests/fake_kfp.py) refuses what a KFP backend
+"""The stand-in KFP API (tests/kfp/api_server.py) refuses what a KFP backend
 refuses, with its status and words, as kfp.Client 2.5 receives them: each
 test against 2.5.0 and 2.17.0 (conftest's backend_version).
 
 Fast: small hand-written specs, no TensorFlow. The rules and their sources
-(file:line at both tags) are in tests/kfp_contract.py and tests/kfp_versions.py.
+(file:line at both tags) are in tests/kfp/contract.py and tests/kfp/versions.py.
 """
 import copy
 import json
@@ -14,9 +14,11 @@ import kfp_server_api
 import pytest
 import yaml
 
-from tests import kfp_contract, kfp_gateway
-from tests.fake_kfp import FakeKfp
-from tests.kfp_versions import V2_5_0, V2_17_0
+from tests.fixtures.kubeflow import SPEC_1729D50
+from tests.kfp import contract as kfp_contract
+from tests.kfp import gateway as kfp_gateway
+from tests.kfp.api_server import FakeKfp
+from tests.kfp.versions import V2_5_0, V2_17_0
 
 UPLOAD = "Failed to create a pipeline and a pipeline version: Failed to create a pipeline and a pipeline version due to template creation error: "
 UPLOAD_VERSION = "Failed to create a pipeline version: Failed to create a pipeline version due to template creation error: "
@@ -253,7 +255,6 @@ def test_the_docs_point_the_pipeline_at_each_versions_object_store(backend_versi
 # day this stand-in was written), compiled for MinIO (--output-dir
 # s3://mlpipeline/mnist-tfx, --s3-credentials-secret mlpipeline-minio-artifact):
 # what a KFP 2.5.0 backend would have been handed.
-SPEC_1729D50 = Path(__file__).parent / "data" / "kubeflow_spec_1729d50.yaml"
 
 
 def test_the_spec_compiled_at_1729d50_is_refused_at_upload(kfp_api, backend_version):

@@ -11,11 +11,12 @@ import pytest
 import yaml
 from kfp import components
 
+from foundation import names
+from foundation.errors import UserError
 from pipeline import config as config_lib
-from pipeline.errors import UserError
 from pipeline import dag
 from pipeline.launch import kubeflow_compile
-from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET
+from tests.fixtures.kubeflow import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_spec_has_the_local_pipelines_components_and_edges(kubeflow_compiled, sp
     cfg, _, _ = kubeflow_compiled
     local_nodes, local_edges = _local_dag(cfg)
     spec_nodes, spec_edges = _spec_dag(spec)
-    assert spec_nodes == local_nodes and len(spec_nodes) == len(dag.NODE_IDS)
+    assert spec_nodes == local_nodes and len(spec_nodes) == len(names.NODE_IDS)
     assert spec_edges == local_edges  # the same baseline rule everywhere: no resolver
     assert ("ValidationGate", "Trainer") in spec_edges  # the gate's control edge survives
     assert ("Trainer", "LatestBlessedModel") in spec_edges
@@ -74,9 +75,9 @@ def test_the_baseline_is_chosen_afresh_on_every_kubeflow_run(spec):
     (components/baseline_model.py, components/baseline_statistics.py), so
     those two tasks are never cached."""
     tasks = spec["root"]["dag"]["tasks"]
-    assert tasks[dag.BASELINE]["cachingOptions"] == {"enableCache": False}
+    assert tasks[names.BASELINE]["cachingOptions"] == {"enableCache": False}
     assert sorted(t for t, body in tasks.items() if body.get("cachingOptions", {}).get("enableCache") is False) == [
-        dag.BASELINE, dag.BASELINE_STATISTICS
+        names.BASELINE, names.BASELINE_STATISTICS
     ]
 
 
@@ -84,7 +85,7 @@ def test_every_executor_runs_the_configured_image(spec):
     executors = spec["deploymentSpec"]["executors"]
     containers = {label: e["container"] for label, e in executors.items() if "container" in e}
     assert set(containers) == set(executors)
-    assert len(containers) == len(dag.NODE_IDS)
+    assert len(containers) == len(names.NODE_IDS)
     for label, container in containers.items():
         assert container["image"] == KUBEFLOW_IMAGE, label
         # TFX's executor entry point, with s3:// registered (pipeline/launch/kubeflow_task.py).
@@ -149,7 +150,7 @@ def test_vertex_job_wraps_the_same_spec(kubeflow_compiled, spec):
 def test_evaluation_report_is_an_html_artifact_the_kfp_ui_displays(spec):
     """The KFP UI renders artifacts whose ML Metadata type is `system.HTML`;
     KFP names the type after the schema title of the task's output."""
-    component = spec["components"][spec["root"]["dag"]["tasks"][dag.EVALUATION_REPORTER]["componentRef"]["name"]]
+    component = spec["components"][spec["root"]["dag"]["tasks"][names.EVALUATION_REPORTER]["componentRef"]["name"]]
     titles = {
         key: yaml.safe_load(output["artifactType"]["instanceSchema"])["title"]
         for key, output in component["outputDefinitions"]["artifacts"].items()
@@ -184,15 +185,15 @@ def test_the_tuner_compiles_into_the_spec_and_feeds_the_trainer(kubeflow_compile
         spec = yaml.safe_load(f)
     local_nodes, local_edges = _local_dag(tuned)
     spec_nodes, spec_edges = _spec_dag(spec)
-    assert spec_nodes == local_nodes and len(spec_nodes) == len(dag.NODE_IDS) + 1  # the Tuner
+    assert spec_nodes == local_nodes and len(spec_nodes) == len(names.NODE_IDS) + 1  # the Tuner
     assert spec_edges == local_edges and ("Tuner", "Trainer") in spec_edges
     trainer_input = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["artifacts"]["hyperparameters"]
     assert trainer_input["taskOutputArtifact"] == {
-        "producerTask": "Tuner", "outputArtifactKey": dag.BEST_HYPERPARAMETERS_KEY,
+        "producerTask": "Tuner", "outputArtifactKey": names.BEST_HYPERPARAMETERS_KEY,
     }
     executors = spec["deploymentSpec"]["executors"]
     containers = [e["container"] for e in executors.values()]
-    assert len(containers) == len(dag.NODE_IDS) + 1 and {c["image"] for c in containers} == {cfg.image}
+    assert len(containers) == len(names.NODE_IDS) + 1 and {c["image"] for c in containers} == {cfg.image}
     assert len({tuple(c["command"]) for c in containers}) == 1  # the same task command
     params = spec["root"]["dag"]["tasks"]["Tuner"]["inputs"]["parameters"]
     module, wheel = params["module_path"]["runtimeValue"]["constant"].split("@")

@@ -1,4 +1,4 @@
-"""`deploy` against a local stand-in for the Kubeflow Pipelines API (tests/fake_kfp.py),
+"""`deploy` against a local stand-in for the Kubeflow Pipelines API (tests/kfp/api_server.py),
 as a 2.5.0 and as a 2.17.0 backend (conftest's backend_version).
 
 The requests kfp.Client sends are checked: the compiled spec's bytes, the
@@ -10,9 +10,9 @@ import socket
 import pytest
 
 from pipeline.launch.kubeflow_deploy import DeployError, deploy
-from tests.conftest import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, run_cli
-from tests.fake_kfp import FakeKfp
-from tests.test_kubeflow_backend_contract import SPEC_1729D50
+from tests.fixtures.data import run_cli
+from tests.fixtures.kubeflow import KUBEFLOW_IMAGE, KUBEFLOW_SUBSET, SPEC_1729D50
+from tests.kfp.api_server import FakeKfp
 
 
 @pytest.mark.e2e

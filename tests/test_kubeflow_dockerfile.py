@@ -1,18 +1,12 @@
 """The container image's Dockerfile, checked as text (no Docker engine here)."""
+import os
 import re
 from pathlib import Path
 
+from foundation import keras_choice
 from pipeline import config as config_lib
-from tests.conftest import PROJECT_ROOT
-
-DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
-
-
-def _instructions():
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE)
-    lines = [line.strip() for line in text.splitlines()]
-    return [tuple(line.split(None, 1)) for line in lines if line and not line.startswith("#")]
+from tests.fixtures.data import PROJECT_ROOT
+from tests.kfp import image as dockerfile
 
 
 def _pins(lock: Path):
@@ -20,13 +14,13 @@ def _pins(lock: Path):
 
 
 def test_base_image_is_pinned_python_3_10():
-    [base] = [args for op, args in _instructions() if op == "FROM"]
+    [base] = [args for op, args in dockerfile.instructions() if op == "FROM"]
     # An exact patch release and Debian release, or a digest: never a moving tag.
     assert re.fullmatch(r"python:3\.10\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), base
 
 
 def test_dependencies_come_from_the_runtime_lock_with_hashes():
-    runs = [args for op, args in _instructions() if op == "RUN"]
+    runs = [args for op, args in dockerfile.instructions() if op == "RUN"]
     [install] = [r for r in runs if "-r requirements-runtime.lock" in r]
     assert "--require-hashes" in install and "--no-deps" in install
     # The project itself adds nothing unlocked.
@@ -44,15 +38,40 @@ def test_runtime_lock_is_the_dev_lock_without_test_tools():
     assert {"tensorflow-io", "boto3"} <= set(runtime)  # s3:// for tf.io.gfile and Beam
 
 
-def test_image_selects_keras_2():
-    envs = " ".join(args for op, args in _instructions() if op == "ENV")
-    assert re.search(r"\bTF_USE_LEGACY_KERAS=1\b", envs)
+def test_image_selects_keras_2_and_its_read_only_config():
+    env = dockerfile.env()
+    assert env[keras_choice.ENV_VAR] == keras_choice.VALUE
+    # The project's copy of Keras' defaults, where the image holds it.
+    relative = os.path.relpath(keras_choice.HOME, PROJECT_ROOT)
+    assert env[keras_choice.HOME_VAR] == f"{config_lib.IMAGE_PROJECT_ROOT}/{relative}"
+    assert (PROJECT_ROOT / relative / "keras.json").is_file()
+
+
+def test_the_tasks_run_as_a_numeric_non_root_user_in_group_0():
+    ops = [op for op, _ in dockerfile.instructions()]
+    users = [args for op, args in dockerfile.instructions() if op == "USER"]
+    assert users, "no USER: the tasks would run as root, which runAsNonRoot refuses"
+    # Numeric, for runAsNonRoot to verify; the build's RUN steps stay root's.
+    assert re.fullmatch(r"[1-9][0-9]*:0", users[-1]), users[-1]
+    last = {op: i for i, op in enumerate(ops)}
+    assert last["USER"] > last["RUN"]
+
+
+def test_the_home_is_nowhere_and_pip_and_python_write_no_cache():
+    env = dockerfile.env()
+    home = env["HOME"]
+    # A home the image does not make (COPY writes under WORKDIR): every uid
+    # gets the same, unwritable one (tests/test_kubeflow_driver_e2e.py runs the tasks with it).
+    [workdir] = [args for op, args in dockerfile.instructions() if op == "WORKDIR"]
+    assert home.startswith("/") and not (workdir + "/").startswith(home + "/") and not home.startswith(workdir + "/")
+    assert home not in " ".join(args for op, args in dockerfile.instructions() if op == "RUN")
+    assert env["PIP_NO_CACHE_DIR"] == "1" and env["PYTHONDONTWRITEBYTECODE"] == "1"
 
 
 def test_project_lives_where_the_compiled_pipeline_looks():
-    [workdir] = [args for op, args in _instructions() if op == "WORKDIR"]
+    [workdir] = [args for op, args in dockerfile.instructions() if op == "WORKDIR"]
     assert workdir == config_lib.IMAGE_PROJECT_ROOT
-    copied = {args.split()[0] for op, args in _instructions() if op == "COPY"}
+    copied = {args.split()[0] for op, args in dockerfile.instructions() if op == "COPY"}
     assert {"schemas/", "pipeline/", "components/", "trainer_module/"} <= copied
 
 

@@ -3,10 +3,10 @@
 The spec is compiled by the CLI with its root and data on s3:// (moto's S3
 server on loopback, as in test_kubeflow_s3.py), the subset and one epoch, the
 cache on (KFP's default), and the project's checkout standing for the image's copy
-(--image-project-root). tests/kfp_driver.py then runs every task of it, twice,
+(--image-project-root). tests/kfp/driver.py then runs every task of it, twice,
 with distinct run ids and one ML Metadata between them, the way the backend's
 driver and launcher do (backend/src/ at tag 2.17.0; the newest release, and
-the one whose task layout differs most from 2.5.0's: tests/kfp_versions.py):
+the one whose task layout differs most from 2.5.0's: tests/kfp/versions.py):
   - the run is refused before any task for what the Argo compiler refuses
     (v2/compiler/visitor.go:125-134) and a root objectstore refuses
     (v2/objectstore/config.go:130-152);
@@ -32,6 +32,13 @@ run 1's pushed model as its baseline, by LatestBlessedModel
 with another seed; what depends only on unchanged inputs (ingestion,
 statistics) is a cache hit, and the baselines, the Trainer and what reads
 them run again.
+
+Each task's command runs as KFP 2.17.0 may run its container
+(tests/kfp/run_as.py): an unprivileged uid with no passwd entry, group 0, no
+capabilities, with the image's environment (its Dockerfile's ENV: a HOME
+that does not exist) and TMPDIR its pod's own /tmp. Every task writes only
+there and where the launcher put its outputs: nothing else on the machine's
+disk or in /dev/shm is the uid's afterwards.
 """
 import copy
 import json
@@ -41,22 +48,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from pipeline import dag
-from tests import kfp_driver
-from tests.conftest import BUCKET, KUBEFLOW_SUBSET, NO_CLOUD, SECRETS
-from tests.kfp_launcher import LauncherError
-from tests.kfp_mlmd import Backend
-from tests.kfp_versions import V2_17_0
-from trainer_module.config import TRAINING_SUMMARY_FILE
+from foundation import names
+from foundation.names import TRAINING_SUMMARY_FILE
+from tests.fixtures.data import PROJECT_ROOT
+from tests.fixtures.kubeflow import KUBEFLOW_SUBSET
+from tests.fixtures.s3 import BUCKET, NO_CLOUD, SECRETS
+from tests.kfp import driver as kfp_driver
+from tests.kfp import image as dockerfile
+from tests.kfp import run_as
+from tests.kfp.launcher import LauncherError
+from tests.kfp.mlmd import Backend
+from tests.kfp.versions import V2_17_0
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cost(minutes=7)]
 
 RUN_IDS = ("driver-e2e-run-1", "driver-e2e-run-2")
-# The image's own environment (Dockerfile's ENV), and no cloud metadata service.
-IMAGE_ENV = {"TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", **NO_CLOUD}
+# The image's own environment (its Dockerfile's ENV, the checkout standing
+# for its /app), and no cloud metadata service.
+IMAGE_ENV = {**dockerfile.env(str(PROJECT_ROOT)), **NO_CLOUD}
 
 
 @pytest.fixture(scope="module")
@@ -67,18 +78,30 @@ def compiled(kubeflow_s3_compiled):
 
 
 @pytest.fixture(scope="module")
-def runs(compiled, tmp_path_factory):
+def task_user(tmp_path_factory):
+    """(the runs' directory, the tasks' user, why it cannot run them here or
+    None, a marker made before the runs: tests/kfp/run_as.py)."""
+    work_dir = tmp_path_factory.mktemp("kfp_driver_runs")
+    os.chmod(work_dir, 0o755)  # the pods' own files, which their uid reads
+    user = run_as.RunAs([str(work_dir), str(PROJECT_ROOT)])
+    since = run_as.marker(str(tmp_path_factory.mktemp("kfp_driver_since")))
+    yield str(work_dir), user, user.why_not(), since
+    user.close()
+
+
+@pytest.fixture(scope="module")
+def runs(compiled, task_user):
     """Both runs, or the LauncherError that refused the first: raised by
     each test (a fixture's exception would be an error, not the xfail)."""
     cfg, spec, platform = compiled
-    work_dir = str(tmp_path_factory.mktemp("kfp_driver_runs"))
+    work_dir, user, why_not, _ = task_user
     backend = Backend()  # one ML Metadata, as in a cluster
     done = []
     try:
         for run_id, run_spec in zip(RUN_IDS, (spec, _with_another_seed(spec))):
             done.append(kfp_driver.run_pipeline(
                 run_spec, cfg.pipeline_root, run_id, work_dir, platform=platform, secrets=SECRETS,
-                image_env=IMAGE_ENV, backend=backend, version=V2_17_0,
+                image_env=IMAGE_ENV, backend=backend, version=V2_17_0, run_as=None if why_not else user,
             ))
             if done[-1].failed:
                 break  # run 2 means nothing after a failed run 1
@@ -92,7 +115,7 @@ def _with_another_seed(spec):
     trains a new candidate (the same model would be its own baseline, which
     LatestBlessedModel never chooses), and everything upstream is the cache's."""
     changed = copy.deepcopy(spec)
-    constant = changed["root"]["dag"]["tasks"][dag.TRAINER]["inputs"]["parameters"]["custom_config"]["runtimeValue"]
+    constant = changed["root"]["dag"]["tasks"][names.TRAINER]["inputs"]["parameters"]["custom_config"]["runtimeValue"]
     custom_config = json.loads(constant["constant"])
     custom_config["seed"] += 1
     constant["constant"] = json.dumps(custom_config)
@@ -118,6 +141,21 @@ def test_every_task_of_both_runs_succeeds(runs, compiled):
         assert set(run.tasks) == set(spec["root"]["dag"]["tasks"])
 
 
+def test_every_task_ran_as_an_unprivileged_uid_writing_only_its_outputs_and_temp_dir(runs, task_user):
+    work_dir, user, why_not, since = task_user
+    if why_not:
+        run_as.cannot(why_not)
+    done = _runs(runs)
+    written = run_as.written_by(user.uid, since)
+    # Only what the launcher gave each task: its /tmp and its outputs' directories.
+    assert run_as.outside(written, user.writable) == []
+    for run in done:
+        for name, task in run.tasks.items():
+            if not task.cached:  # its executor output file, at least, is the uid's
+                task_dir = os.path.join(work_dir, run.run_id, name) + "/"
+                assert any(p.startswith(task_dir) and os.path.isfile(p) for p in written), name
+
+
 SPLITS = ("train", "eval")
 
 
@@ -136,9 +174,9 @@ def _output(run, node, key):
 
 
 def test_ingestion_writes_the_local_runs_examples_byte_for_byte(runs, s3, local_outputs):
-    examples = _output(_runs(runs)[0], dag.EXAMPLE_GEN, dag.EXAMPLES_KEY)
+    examples = _output(_runs(runs)[0], names.EXAMPLE_GEN, names.EXAMPLES_KEY)
     assert examples["metadata"]["example_counts"] == {s: KUBEFLOW_SUBSET for s in SPLITS}
-    local_dir = Path(local_outputs[dag.EXAMPLE_GEN])
+    local_dir = Path(local_outputs[names.EXAMPLE_GEN])
     for split in SPLITS:
         local_files = sorted((local_dir / f"Split-{split}").iterdir())
         keys = _keys(s3, f"{_key(examples['uri'])}/Split-{split}/")
@@ -148,13 +186,13 @@ def test_ingestion_writes_the_local_runs_examples_byte_for_byte(runs, s3, local_
 
 
 def test_statistics_equal_the_local_runs(runs, s3, local_outputs):
-    stats = _output(_runs(runs)[0], dag.STATISTICS_GEN, dag.STATISTICS_KEY)
+    stats = _output(_runs(runs)[0], names.STATISTICS_GEN, names.STATISTICS_KEY)
     for split in SPLITS:
         from_s3 = statistics_pb2.DatasetFeatureStatisticsList()
         key = f"{_key(stats['uri'])}/Split-{split}/FeatureStats.pb"
         from_s3.ParseFromString(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
         local = statistics_pb2.DatasetFeatureStatisticsList()
-        local.ParseFromString((Path(local_outputs[dag.STATISTICS_GEN]) / f"Split-{split}" / "FeatureStats.pb").read_bytes())
+        local.ParseFromString((Path(local_outputs[names.STATISTICS_GEN]) / f"Split-{split}" / "FeatureStats.pb").read_bytes())
         assert from_s3.datasets[0].num_examples == KUBEFLOW_SUBSET
         assert from_s3 == local
 
@@ -162,10 +200,10 @@ def test_statistics_equal_the_local_runs(runs, s3, local_outputs):
 def test_the_trainer_writes_its_model_and_summary_to_s3(runs, s3, compiled):
     cfg, _, _ = compiled
     run_1 = _runs(runs)[0]
-    model = _output(run_1, dag.TRAINER, dag.MODEL_KEY)
+    model = _output(run_1, names.TRAINER, names.MODEL_KEY)
     assert model["uri"].startswith(cfg.pipeline_root + "/")
     assert f"{_key(model['uri'])}/Format-Serving/saved_model.pb" in _keys(s3, _key(model["uri"]))
-    model_run = _output(run_1, dag.TRAINER, dag.MODEL_RUN_KEY)
+    model_run = _output(run_1, names.TRAINER, names.MODEL_RUN_KEY)
     summary = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{_key(model_run['uri'])}/{TRAINING_SUMMARY_FILE}")["Body"].read())
     assert summary["hyperparameters"]["epochs"] == 1 and len(summary["history"]) == 1  # as compiled
 
@@ -199,8 +237,7 @@ def _download(s3, uri, local_dir):
 def _predictions(model_dir, images):
     import tensorflow as tf
 
-    from trainer_module.export import SERVING_IMAGES
-    from trainer_module.features import PREDICTIONS_KEY
+    from trainer_module.features import PREDICTIONS_KEY, SERVING_IMAGES
 
     serve = tf.saved_model.load(model_dir).signatures[SERVING_IMAGES]
     return serve(images=tf.constant(images))[PREDICTIONS_KEY].numpy()
@@ -252,5 +289,5 @@ def test_run_2_evaluates_against_run_1s_pushed_model(runs, s3):
 def test_run_2_reuses_the_cache_up_to_what_the_new_seed_and_the_baselines_change(runs):
     run_2 = _runs(runs)[1]
     cached = {name for name, task in run_2.tasks.items() if task.cached}
-    assert {dag.SCHEMA_GEN, dag.EXAMPLE_GEN, dag.STATISTICS_GEN, dag.EXAMPLE_VALIDATOR} <= cached, cached
-    assert not cached & {dag.BASELINE_STATISTICS, dag.TRAINER, dag.BASELINE, dag.EVALUATOR, dag.PUSHER}, cached
+    assert {names.SCHEMA_GEN, names.EXAMPLE_GEN, names.STATISTICS_GEN, names.EXAMPLE_VALIDATOR} <= cached, cached
+    assert not cached & {names.BASELINE_STATISTICS, names.TRAINER, names.BASELINE, names.EVALUATOR, names.PUSHER}, cached

@@ -16,14 +16,14 @@ import pytest
 import yaml
 from kfp import components
 
+from foundation import names
+from foundation.errors import UserError
 from pipeline import config as config_lib
-from pipeline import dag
-from pipeline.errors import UserError
 from pipeline.launch import kubeflow_compile
 from pipeline.process import object_store
-from tests.conftest import (  # the S3 server and its data are shared with test_kubeflow_driver_e2e.py
-    BUCKET, CREDENTIALS, KUBEFLOW_IMAGE, KUBEFLOW_S3_PREFIX, NO_CLOUD, PROJECT_ROOT, REGION, SECRET, run_cli,
-)
+from tests.fixtures.data import PROJECT_ROOT, run_cli
+from tests.fixtures.kubeflow import KUBEFLOW_IMAGE
+from tests.fixtures.s3 import BUCKET, CREDENTIALS, KUBEFLOW_S3_PREFIX, NO_CLOUD, REGION, SECRET
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_spec_carries_the_endpoint_env_and_no_credentials(s3_compiled, documents
     spec, platform = documents
     text = s3_compiled[1].read_text()
     containers = [e["container"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e]
-    assert len(containers) == len(spec["deploymentSpec"]["executors"]) == len(dag.NODE_IDS)
+    assert len(containers) == len(spec["deploymentSpec"]["executors"]) == len(names.NODE_IDS)
     for container in containers:
         assert {e["name"]: e["value"] for e in container["env"]} == {
             "S3_ENDPOINT": s3_endpoint, "AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_REGION": REGION,

@@ -1,14 +1,42 @@
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 
 from components.mnist_example_gen import encoding
+from foundation import keras_choice
 from tests.synthetic_digits import make_digits
-from trainer_module import export, keras_choice, train_loop
+from trainer_module import export, train_loop
 from trainer_module.model import build_model
 
 
 def test_keras_2_is_active():
     assert keras_choice.require().startswith("tf_keras 2.")
+
+
+def test_both_kerases_read_the_projects_config_which_holds_their_own_defaults(tmp_path):
+    """So that neither writes one (foundation/keras_choice.py), and the
+    model is what it would be with a fresh home: what each Keras writes into
+    an empty KERAS_HOME is the project's file, value for value."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    assert os.environ[keras_choice.HOME_VAR] == keras_choice.HOME  # conftest went through the boundary
+    script = (
+        "import os, sys\n"
+        "os.environ['KERAS_HOME'] = sys.argv[1]\n"
+        "import tf_keras\n"
+        "os.environ['KERAS_HOME'] = sys.argv[2]\n"
+        "import keras\n"
+        "print(tf_keras.__version__, keras.__version__)\n"
+    )
+    homes = [tmp_path / "keras_2", tmp_path / "keras_3"]
+    subprocess.run([sys.executable, "-c", script, *map(str, homes)], check=True, capture_output=True)
+    ours = json.loads((Path(keras_choice.HOME) / "keras.json").read_text())
+    for home in homes:
+        assert json.loads((home / "keras.json").read_text()) == ours, home
 
 
 def test_model_shapes():
@@ -129,7 +157,7 @@ def test_the_train_step_traces_in_seconds_not_tens_of_seconds():
 
     script = (
         "import time, tensorflow as tf\n"
-        "from trainer_module import keras_choice, train_loop\n"
+        "from foundation import keras_choice\nfrom trainer_module import train_loop\n"
         "from trainer_module.model import build_model\n"
         "keras_choice.require()\n"
         "steps = train_loop.Steps(build_model(), 0.001)\n"

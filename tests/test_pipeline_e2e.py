@@ -14,20 +14,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from foundation import names
+from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.inspection import metadata, run_summary
-from tests.conftest import run_cli
-from trainer_module.export import SERVING_IMAGES
-from trainer_module.config import TRAINING_SUMMARY_FILE
+from tests.fixtures.data import run_cli
+from trainer_module.features import SERVING_IMAGES
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cost(minutes=3)]
 
 SUBSET = 3000
 # Small subset, two epochs: well above chance, below the full run's 0.98 bar.
 SMALL_RUN = ["--max-examples-per-split", SUBSET, "--epochs", 2, "--accuracy-lower-bound", 0.9,
              "--digit-accuracy-lower-bound", 0.5]
-ALL_COMPONENTS = set(dag.NODE_IDS)
+ALL_COMPONENTS = set(names.NODE_IDS)
 
 
 def _latest_run(output_dir: Path):
@@ -106,7 +106,7 @@ def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_ru
     )
     assert result.returncode == 0, result.stderr[-3000:]
     store, run, nodes = _latest_run(output_dir)
-    assert nodes[dag.TRAINER].state == "cached" and nodes[dag.EVALUATOR].state == "complete"
+    assert nodes[names.TRAINER].state == "cached" and nodes[names.EVALUATOR].state == "complete"
     assert run_summary.summarize(store, run).blessed is False
     assert run_summary.summarize(store, run).pushed_to is None
     assert "Model: NOT blessed" in result.stdout and "nothing pushed" in result.stdout
@@ -162,14 +162,14 @@ def test_tfx_cli_run_shows_what_the_project_cli_shows_and_trains_with_the_same_k
     ours = output[output.index("Running mnist-tfx: output in"):]
     noise = [line for line in ours.splitlines() if _NOISE.match(line)]
     assert not noise, "\n".join(noise[:20])
-    for node in dag.NODE_IDS:
+    for node in names.NODE_IDS:
         assert re.search(rf"^  {node} +done in [0-9.]+ s$", ours, re.M), (node, ours)
     assert "Epoch 1, Loss :" in ours  # the trainer's per-epoch line
     assert "Model: BLESSED" in ours
     assert re.search(r"^Pushed to: .*/serving_model/mnist-tfx/\d+$", ours, re.M), ours
 
     _, _, tfx_nodes = _latest_run(tmp_path / "outputs")
-    assert tfx_nodes[dag.TRAINER].state == "complete"
+    assert tfx_nodes[names.TRAINER].state == "complete"
     _, _, cli_nodes = _latest_run(output_dir)
     assert _keras_of(tfx_nodes) == _keras_of(cli_nodes)
     assert _keras_of(tfx_nodes).startswith("tf_keras 2.")

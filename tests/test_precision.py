@@ -13,10 +13,12 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
 from components.mnist_example_gen import encoding
+from foundation import keras_choice
+from foundation.errors import ConfigError
 from pipeline import config as config_lib
-from pipeline.errors import ConfigError
 from tests.synthetic_digits import make_digits
-from trainer_module import export, keras_choice, model as model_lib, precision, train_loop
+from trainer_module import export, precision, train_loop
+from trainer_module import model as model_lib
 
 # The trained model computes in bfloat16 (8 bits of mantissa: about 0.4%
 # relative error per op); the export computes the same weights in float32.

@@ -243,7 +243,7 @@ def test_page_names_a_failing_digit_and_shows_the_serving_check():
     [line] = re.findall(r'<p id="verdict-line">(.*?)</p>', page)
     assert line.startswith("not blessed: sparse_categorical_accuracy 0.9123, needs &gt;= 0.98; "
                            "digit 3 sparse_categorical_accuracy change -0.0310, needs &gt;= -0.015")
-    assert line.endswith("refused by the serving check: serving_images p99 latency at batch 32: 480.0 ms, bound 400 ms")
+    assert line.endswith("serving check: refused: serving_images p99 latency at batch 32: 480.0 ms, bound 400 ms")
     assert "<td>digit 3</td>" in page and "<td>digit 4</td>" in page and "<td>all digits</td>" in page
     serving_section = page[page.index('<section id="serving">'):page.index('<section id="accuracy">')]
     assert serving_section.count('<td class="num">480.0 ms</td>') == 2

@@ -11,14 +11,14 @@ import sys
 
 import pytest
 
-from components import dir_lock
-from components.errors import DirectoryInUseError
+from foundation import dir_lock
+from foundation.errors import DirectoryInUseError
 from pipeline import config as config_lib
-from tests.conftest import PROJECT_ROOT, run_cli
+from tests.fixtures.data import PROJECT_ROOT, run_cli
 
 _HOLD = """
 import sys, time
-from components import dir_lock
+from foundation import dir_lock
 with dir_lock.hold(sys.argv[1]):
     print("held", flush=True)
     time.sleep(120)

@@ -19,8 +19,10 @@ from tfx.utils import proto_utils
 from components import versioned_pusher
 from components.mnist_example_gen import encoding
 from components.serving_check import check, executor
+from foundation import names
 from trainer_module import features, input_pipeline
-from trainer_module.export import SERVING_EXAMPLES, SERVING_IMAGES, export_serving_model
+from trainer_module.export import export_serving_model
+from trainer_module.features import SERVING_EXAMPLES, SERVING_IMAGES
 from trainer_module.model import build_model
 
 NUM_EXAMPLES = 64
@@ -120,8 +122,8 @@ def _serving_check(model, examples, tmp_path) -> standard_artifacts.InfraBlessin
     blessing.uri = str(tmp_path / "infra_blessing")
     os.makedirs(blessing.uri)
     executor.Executor().Do(
-        {executor.MODEL_KEY: [model], executor.EXAMPLES_KEY: [examples]},
-        {executor.BLESSING_KEY: [blessing]}, dict(BOUNDS))
+        {names.MODEL_KEY: [model], names.EXAMPLES_KEY: [examples]},
+        {names.INFRA_BLESSING_KEY: [blessing]}, dict(BOUNDS))
     return blessing
 
 
@@ -153,7 +155,7 @@ def test_a_servable_model_is_blessed_measured_and_pushed(examples, tmp_path):
 
     assert os.path.exists(os.path.join(blessing.uri, "INFRA_BLESSED"))
     assert blessing.get_int_custom_property("blessed") == 1
-    result = json.loads(open(os.path.join(blessing.uri, executor.RESULT_FILE)).read())
+    result = json.loads(open(os.path.join(blessing.uri, names.SERVING_CHECK_RESULT_FILE)).read())
     assert result["blessed"] and result["examples_checked"] == NUM_EXAMPLES
     for name in (SERVING_EXAMPLES, SERVING_IMAGES):
         assert result["agreement"][name]["disagreeing_digits"] == 0
@@ -161,7 +163,7 @@ def test_a_servable_model_is_blessed_measured_and_pushed(examples, tmp_path):
         for size in ("1", "32"):
             figures = result["latency"][name][size]
             assert 0 < figures["p50_ms"] <= figures["p99_ms"] and figures["calls"] == check.REPEATS[int(size)]
-    latency = json.loads(blessing.get_string_custom_property(executor.LATENCY_PROPERTY))
+    latency = json.loads(blessing.get_string_custom_property(names.SERVING_LATENCY_PROPERTY))
     assert set(latency) == {"1", "32"}
     # The same measurements against a bound no model meets: refused, named.
     assert check.latency_reasons(result["latency"], {32: 1e-6}) == [
@@ -185,6 +187,6 @@ def test_an_unservable_model_is_not_blessed_and_not_pushed(examples, tmp_path, e
     assert os.path.exists(os.path.join(blessing.uri, "INFRA_NOT_BLESSED"))
     assert not os.path.exists(os.path.join(blessing.uri, "INFRA_BLESSED"))
     assert blessing.get_int_custom_property("blessed") == 0
-    assert blessing.get_string_custom_property(executor.REASON_PROPERTY).startswith(says)
+    assert blessing.get_string_custom_property(names.SERVING_REASON_PROPERTY).startswith(says)
     for pusher in PUSHERS:
         assert _push(pusher, model, blessing, tmp_path) == (False, []), pusher

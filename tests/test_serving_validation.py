@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import run_cli
-from trainer_module.export import SERVING_EXAMPLES, SERVING_IMAGES, export_serving_model
+from tests.fixtures.data import run_cli
+from trainer_module.export import export_serving_model
+from trainer_module.features import SERVING_EXAMPLES, SERVING_IMAGES
 from trainer_module.model import build_model
 
 GOOD = np.full((2, 28, 28, 1), 0.5, np.float32)

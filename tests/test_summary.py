@@ -5,7 +5,7 @@ import json
 import pytest
 
 from components.evaluation_report import summary as summary_lib
-from pipeline.inspection import metadata, run_summary
+from pipeline.inspection import metadata
 from tests.test_report_render import _summary
 
 
@@ -60,9 +60,3 @@ def test_read_refuses_a_summary_from_a_newer_schema(tmp_path):
     path.write_text(json.dumps(_summary(schema_version=summary_lib.SCHEMA_VERSION + 1)))
     with pytest.raises(ValueError, match="summary schema version"):
         summary_lib.read(str(path))
-
-
-def test_ml_metadata_reader_names_the_baseline_property_as_its_writer_does():
-    from components import baseline_model
-
-    assert run_summary.BASELINE_VERSION_PROPERTY == baseline_model.VERSION_PROPERTY

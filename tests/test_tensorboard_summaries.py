@@ -6,22 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.fixtures.data import ingest
+
 SUBSET = 300
 
 
 @pytest.fixture(scope="module")
 def examples(mnist_dir, tmp_path_factory):
-    from tfx.types import standard_artifacts
-
-    from components.mnist_example_gen import executor
-
-    artifact = standard_artifacts.Examples()
-    artifact.uri = str(tmp_path_factory.mktemp("summaries") / "examples")
-    executor.Executor().Do(
-        {}, {executor.EXAMPLES_KEY: [artifact]},
-        {executor.MNIST_DIR_KEY: str(mnist_dir), executor.MAX_EXAMPLES_KEY: SUBSET},
-    )
-    return artifact.uri
+    return ingest(mnist_dir, tmp_path_factory.mktemp("summaries") / "examples", SUBSET).uri
 
 
 def _train(examples, loop, logdir, lr_schedule="constant"):

@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 from components.mnist_example_gen import duplicates
+from foundation import names
+from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline import config as config_lib
 from pipeline import dag
-from tests.conftest import run_cli
+from tests.fixtures.data import ingest, run_cli
 from trainer_module import hyperparameters, search_record, train_loop, tuner
-from trainer_module.config import SOURCES_KEY, TRAINING_SUMMARY_FILE
+from trainer_module.config import SOURCES_KEY
 
 SUBSET = 600
 # A quarter, so that the slice of 600 digits holds enough of each to pass the
@@ -61,26 +63,16 @@ def _cfg(**overrides) -> config_lib.PipelineConfig:
 
 @pytest.fixture(scope="module")
 def examples(mnist_dir, tmp_path_factory):
-    from tfx.types import standard_artifacts
-
-    from components.mnist_example_gen import executor
-
-    artifact = standard_artifacts.Examples()
-    artifact.uri = str(tmp_path_factory.mktemp("tuner") / "examples")
-    executor.Executor().Do(
-        {}, {executor.EXAMPLES_KEY: [artifact]},
-        {executor.MNIST_DIR_KEY: str(mnist_dir), executor.MAX_EXAMPLES_KEY: SUBSET},
-    )
-    return artifact
+    return ingest(mnist_dir, tmp_path_factory.mktemp("tuner") / "examples", SUBSET)
 
 
 @pytest.fixture(scope="module")
 def split_hashes(mnist_source):
     """{split: the image hashes of the digits the examples hold}, as ingestion hashes them."""
     found = {split: set(duplicates.image_hashes(mnist_source.load(split).images[:SUBSET]))
-             for split in ("train", "eval")}
+             for split in names.SPLITS}
     # Otherwise an eval image could reach a trial as its copy in train.
-    assert not found["train"] & found["eval"]
+    assert not found[names.TRAIN_SPLIT] & found[names.EVAL_SPLIT]
     return found
 
 
@@ -131,7 +123,7 @@ def search(examples, tmp_path_factory) -> Search:
     cfg = _cfg()
     tmp = tmp_path_factory.mktemp("search")
     [node] = [c for c in dag.create_pipeline(cfg.replace(output_dir=str(tmp / "out"))).components
-              if c.id == dag.TUNER]
+              if c.id == names.TUNER]
     # As the DAG sets them, with tuner_fn named rather than packaged in a wheel.
     properties = {k: v for k, v in node.exec_properties.items() if v is not None and k != "module_file"}
     properties["tuner_fn"] = "trainer_module.tuner.tuner_fn"
@@ -143,7 +135,7 @@ def search(examples, tmp_path_factory) -> Search:
         trials = _spy(patch, train_loop, "train_custom")
         TunerExecutor(context).Do(
             {"examples": [examples]},
-            {dag.BEST_HYPERPARAMETERS_KEY: [best], dag.TUNER_RESULTS_KEY: [results]},
+            {names.BEST_HYPERPARAMETERS_KEY: [best], names.TUNER_RESULTS_KEY: [results]},
             properties,
         )
     return Search(cfg, trials, terminal.getvalue(), best, results, context)
@@ -156,15 +148,16 @@ def test_no_eval_image_reaches_any_trial_for_training_or_scoring(search, split_h
         trained, scored = set(_hashes(train_ds)), set(_hashes(scoring_ds))
         assert len(trained) == 200 and scored  # tuner_examples; a slice to score on
         for what, seen in (("trained on", trained), ("scored on", scored)):
-            assert not seen & split_hashes["eval"], f"trial {number} {what} {len(seen & split_hashes['eval'])} eval images"
-            assert seen <= split_hashes["train"], f"trial {number} {what} {len(seen - split_hashes['train'])} images not in train"
+            leaked, foreign = seen & split_hashes[names.EVAL_SPLIT], seen - split_hashes[names.TRAIN_SPLIT]
+            assert not leaked, f"trial {number} {what} {len(leaked)} eval images"
+            assert not foreign, f"trial {number} {what} {len(foreign)} images not in train"
         assert not trained & scored, f"trial {number} scored on {len(trained & scored)} images it trained on"
         slices.append(scored)
     assert slices[0] == slices[1]  # every trial scored on the same slice
-    record = search.results.get_json_value_custom_property(search_record.PROPERTY)
+    record = search.results.get_json_value_custom_property(names.SEARCH_PROPERTY)
     holdout = record["holdout"]
     assert int(holdout["examples"]) == len(slices[0]) and int(holdout["split_examples"]) == SUBSET
-    assert int(holdout["trial_examples"]) == 200 and holdout["split"] == "train"
+    assert int(holdout["trial_examples"]) == 200 and holdout["split"] == names.TRAIN_SPLIT
     assert sum(int(n) for n in holdout["label_counts"]) == len(slices[0])
 
 
@@ -213,7 +206,7 @@ def test_the_terminal_shows_one_line_per_trial_then_the_choice(search):
 
 
 def test_the_record_holds_each_trial_and_the_choice_tfx_wrote(search):
-    record = search.results.get_json_value_custom_property(search_record.PROPERTY)
+    record = search.results.get_json_value_custom_property(names.SEARCH_PROPERTY)
     with open(os.path.join(search.results.uri, "tuner_results.json")) as f:
         scored = {round(t["score"], 6) for t in json.load(f)}
     assert {round(t["score"], 6) for t in record["trials"]} == scored
@@ -245,14 +238,14 @@ def test_the_trainer_trains_on_all_of_train_with_the_best_trials_values(search, 
     trainer_executor.GenericExecutor(search.context).Do(
         {"examples": [examples], "hyperparameters": [search.best]},
         {"model": [model], "model_run": [model_run]},
-        {"train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=["train"])),
-         "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=["eval"])),
+        {"train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=[names.TRAIN_SPLIT])),
+         "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=[names.EVAL_SPLIT])),
          "run_fn": "trainer_module.task.run_fn",
          "custom_config": json.dumps(search.cfg.trainer_custom_config())},
     )
     [(train_ds, eval_ds)] = calls
-    assert set(_hashes(train_ds)) == split_hashes["train"]  # the held-out slice included
-    assert set(_hashes(eval_ds)) == split_hashes["eval"]
+    assert set(_hashes(train_ds)) == split_hashes[names.TRAIN_SPLIT]  # the held-out slice included
+    assert set(_hashes(eval_ds)) == split_hashes[names.EVAL_SPLIT]
     with open(os.path.join(model_run.uri, TRAINING_SUMMARY_FILE)) as f:
         summary = json.load(f)
     used, sources = summary["hyperparameters"], summary["hyperparameter_sources"]

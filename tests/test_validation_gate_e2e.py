@@ -4,10 +4,10 @@
 """
 import pytest
 
+from foundation import names
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.inspection import metadata
-from tests.conftest import run_cli, write_mnist_dir
+from tests.fixtures.data import run_cli, write_mnist_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +23,8 @@ def _run_and_check_stopped(data_dir, output_dir):
     cfg = config_lib.PipelineConfig(output_dir=str(output_dir))
     store = metadata.open_store(cfg.metadata_path)
     nodes = metadata.executions(store, metadata.runs(store, cfg.pipeline_name)[-1])
-    assert nodes[dag.VALIDATION_GATE].state == "failed"
-    assert dag.TRAINER not in nodes and dag.PUSHER not in nodes
+    assert nodes[names.VALIDATION_GATE].state == "failed"
+    assert names.TRAINER not in nodes and names.PUSHER not in nodes
     return result.stderr
 
 

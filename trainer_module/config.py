@@ -8,18 +8,17 @@ import dataclasses
 
 from trainer_module import precision
 
-# Written by task.py into the Trainer's model_run directory; read by the
-# EvaluationReporter, `workers`, the bench and tests. Defined here, not in
-# task.py, because this module imports no TensorFlow.
-TRAINING_SUMMARY_FILE = "training_summary.json"
-# The TensorBoard event files' directory under model_run. Not model_run
-# itself: TensorBoard names events in a logdir's own directory "RUN/.", and
-# its HParams plugin then finds no metrics for them (it normalizes the path).
-TENSORBOARD_DIR = "tensorboard"
-
 # custom_config's entry naming the TrainConfig fields set explicitly, and
 # where ("flag" or "env"); any other field is a default, or tuned.
 SOURCES_KEY = "hyperparameter_sources"
+# The Tuner's custom_config also holds its search budget (tuner.py), the
+# share of train it holds out to score the trials, and the class-balance
+# bound that slice is held to (holdout.py).
+TRIALS_KEY = "tuner_trials"
+EPOCHS_KEY = "tuner_epochs"
+EXAMPLES_KEY = "tuner_examples"
+HOLDOUT_SHARE_KEY = "tuner_holdout_share"
+MIN_CLASS_SHARE_KEY = "min_class_share"
 
 LOOPS = ("custom", "fit")
 # "constant": the seed's fixed learning rate. "cosine": cosine decay from

@@ -16,10 +16,9 @@ variables first (`as_float32`).
 import tensorflow as tf
 import tf_keras as keras
 
-from trainer_module import features, input_pipeline, model as model_lib
-
-SERVING_EXAMPLES = "serving_default"
-SERVING_IMAGES = "serving_images"
+from trainer_module import features, input_pipeline
+from trainer_module import model as model_lib
+from trainer_module.features import SERVING_EXAMPLES, SERVING_IMAGES
 
 
 def _in_unit_range(images: tf.Tensor, message: str) -> tf.Tensor:

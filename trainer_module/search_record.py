@@ -3,13 +3,11 @@
 One JSON-able dict: the slice that scored the trials (trainer_module/holdout.py),
 each trial's settings, time and score, and the chosen trial. The Tuner prints
 its lines as it goes; its executor (components/tuner.py) keeps the dict on the
-`tuner_results` artifact, where `runs show` reads it from ML Metadata and the
+`tuner_results` artifact (names.SEARCH_PROPERTY), where `runs show` reads it from ML Metadata and the
 EvaluationReporter puts it in the report. No TensorFlow: the CLI imports it.
 """
 from typing import Any, Dict, List, Optional, TypedDict
 
-# The tuner_results artifact's custom property holding the record.
-PROPERTY = "search"
 # The Tuner object's attribute holding the record, for the executor.
 ATTRIBUTE = "search_record"
 # What the trials are scored on: accuracy on the held-out slice of train.

@@ -11,17 +11,13 @@ import time
 import tensorflow as tf
 import tf_keras
 
-from trainer_module import distribution, hyperparameters, input_pipeline, keras_choice, precision
-from trainer_module.config import TENSORBOARD_DIR, TRAINING_SUMMARY_FILE
+from foundation import keras_choice
+from foundation.names import MODEL_RUN_KEY, TENSORBOARD_DIR, TRAINING_SUMMARY_FILE
+from trainer_module import distribution, hyperparameters, input_pipeline, precision
 from trainer_module.export import export_serving_model
 from trainer_module.model import build_model
 from trainer_module.summaries import Summaries, hparam_values
 from trainer_module.train_loop import LOOPS
-
-# The Trainer's output key (tfx.types.standard_component_specs.MODEL_RUN_KEY),
-# the last part of a model_run URI that KFP makes; not imported, since
-# importing TFX's component specs loads TFMA.
-MODEL_RUN_KEY = "model_run"
 
 
 def trial_name(model_run_dir: str) -> str:

@@ -22,18 +22,14 @@ import tensorflow as tf
 import tf_keras
 from tfx.components.tuner.component import TunerFnResult
 
-from trainer_module import hyperparameters, keras_choice, search_display, search_record, train_loop
-from trainer_module.config import LR_SCHEDULES, TrainConfig
+from foundation import keras_choice, names
+from trainer_module import hyperparameters, search_display, search_record, train_loop
+from trainer_module.config import (
+    EPOCHS_KEY, EXAMPLES_KEY, HOLDOUT_SHARE_KEY, LR_SCHEDULES, MIN_CLASS_SHARE_KEY, TRIALS_KEY, TrainConfig,
+)
 from trainer_module.holdout import Slices, check_balance, label_counts
 from trainer_module.model import build_model
 
-# custom_config's keys for the search budget and the held-out slice
-# (pipeline/config.py sets them).
-TRIALS_KEY = "tuner_trials"
-EPOCHS_KEY = "tuner_epochs"
-EXAMPLES_KEY = "tuner_examples"
-HOLDOUT_SHARE_KEY = "tuner_holdout_share"
-MIN_CLASS_SHARE_KEY = "min_class_share"
 OBJECTIVE = search_record.OBJECTIVE
 
 # The searched TrainConfig fields.
@@ -106,7 +102,7 @@ def _describe(slices: Slices, holdout_ds: tf.data.Dataset, examples: int,
     check_balance(held, min_class_share)
     others = sum(label_counts(slices.rest(_COUNT_BATCH)))
     return search_record.Holdout(
-        split="train", share=slices.share, seed=slices.seed, examples=sum(held),
+        split=names.TRAIN_SPLIT, share=slices.share, seed=slices.seed, examples=sum(held),
         label_counts=held, split_examples=sum(held) + others,
         trial_examples=min(examples, others) if examples else others,
         min_class_share=min_class_share,

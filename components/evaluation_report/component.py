@@ -6,32 +6,33 @@ import system
 from components.data_checks import DataChecks
 from components.evaluation_report import executor
 from components.evaluation_report.artifacts import EvaluationReport
+from foundation import names
 
 
 class EvaluationReporterSpec(component_spec.ComponentSpec):
     PARAMETERS = {}
     INPUTS = {
-        "evaluation": component_spec.ChannelParameter(type=standard_artifacts.ModelEvaluation),
-        "blessing": component_spec.ChannelParameter(type=standard_artifacts.ModelBlessing),
-        "statistics": component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics),
-        "anomalies": component_spec.ChannelParameter(type=standard_artifacts.ExampleAnomalies),
-        "model": component_spec.ChannelParameter(type=standard_artifacts.Model),
-        "model_run": component_spec.ChannelParameter(type=standard_artifacts.ModelRun),
-        "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
+        names.EVALUATION_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        names.BLESSING_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelBlessing),
+        names.STATISTICS_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleStatistics),
+        names.ANOMALIES_KEY: component_spec.ChannelParameter(type=standard_artifacts.ExampleAnomalies),
+        names.MODEL_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model),
+        names.MODEL_RUN_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelRun),
+        names.EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
         # The ServingCheck's: its latencies and verdict go on the page.
-        "infra_blessing": component_spec.ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
-        # The ValidationGate's record of every data check (components/data_checks.py).
-        executor.DATA_CHECKS_KEY: component_spec.ChannelParameter(
-            type=DataChecks, optional=True
+        names.INFRA_BLESSING_INPUT_KEY: component_spec.ChannelParameter(
+            type=standard_artifacts.InfraBlessing, optional=True
         ),
+        # The ValidationGate's record of every data check (components/data_checks.py).
+        names.DATA_CHECKS_KEY: component_spec.ChannelParameter(type=DataChecks, optional=True),
         # The Tuner's (with --tune): what scored its trials, and each trial.
-        executor.TUNER_RESULTS_KEY: component_spec.ChannelParameter(
+        names.TUNER_RESULTS_KEY: component_spec.ChannelParameter(
             type=standard_artifacts.TunerResults, optional=True
         ),
     }
     OUTPUTS = {
-        executor.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReport),
-        executor.HTML_KEY: component_spec.ChannelParameter(type=system.HTML),
+        names.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReport),
+        names.HTML_KEY: component_spec.ChannelParameter(type=system.HTML),
     }
 
 

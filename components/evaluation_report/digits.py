@@ -17,7 +17,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from trainer_module import features, input_pipeline
-from trainer_module.export import SERVING_IMAGES
+from trainer_module.features import SERVING_IMAGES
 
 # Two rows of eight. The search for them runs the model again (the Evaluator's
 # predictions are not kept), in small batches, so it stops soon after it has

@@ -16,15 +16,13 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.data_checks import CHECKS_PROPERTY
-from components.evaluation_report import HTML_FILE, SUMMARY_FILE, render, summary
-from trainer_module import search_record
+from components.evaluation_report import gather, render, summary
+from foundation import names
 
-INPUT_KEYS = ("evaluation", "blessing", "statistics", "anomalies", "model", "model_run", "examples")
-INFRA_BLESSING_KEY = "infra_blessing"  # optional
-REPORT_KEY = "report"
-DATA_CHECKS_KEY = "data_checks"  # optional input: the ValidationGate's output
-TUNER_RESULTS_KEY = "tuner_results"  # optional input: the Tuner's, with --tune
-HTML_KEY = "html"
+# Each a required input; the ServingCheck's blessing and the ValidationGate's
+# data checks are optional.
+INPUT_KEYS = (names.EVALUATION_KEY, names.BLESSING_KEY, names.STATISTICS_KEY, names.ANOMALIES_KEY,
+              names.MODEL_KEY, names.MODEL_RUN_KEY, names.EXAMPLES_KEY)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -36,30 +34,30 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         context = self._context
         pipeline_info = context.pipeline_info if context else None
-        facts = summary.gather(
+        facts = gather.gather(
             **{key: artifact_utils.get_single_instance(input_dict[key]) for key in INPUT_KEYS},
-            infra_blessing=(input_dict.get(INFRA_BLESSING_KEY) or [None])[0],
+            infra_blessing=(input_dict.get(names.INFRA_BLESSING_INPUT_KEY) or [None])[0],
             run_id=context.pipeline_run_id if context else None,
             pipeline_name=pipeline_info.id if pipeline_info else None,
         )
-        if input_dict.get(DATA_CHECKS_KEY):
-            recorded = input_dict[DATA_CHECKS_KEY][0].get_string_custom_property(CHECKS_PROPERTY)
+        if input_dict.get(names.DATA_CHECKS_KEY):
+            recorded = input_dict[names.DATA_CHECKS_KEY][0].get_string_custom_property(CHECKS_PROPERTY)
             facts["data"]["checks"] = json.loads(recorded) if recorded else None
-        if input_dict.get(TUNER_RESULTS_KEY):
-            results = input_dict[TUNER_RESULTS_KEY][0]
-            if results.has_custom_property(search_record.PROPERTY):
-                facts["search"] = results.get_json_value_custom_property(search_record.PROPERTY)
+        if input_dict.get(names.TUNER_RESULTS_KEY):
+            results = input_dict[names.TUNER_RESULTS_KEY][0]
+            if results.has_custom_property(names.SEARCH_PROPERTY):
+                facts["search"] = results.get_json_value_custom_property(names.SEARCH_PROPERTY)
         page = render.render(facts)
 
-        report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
+        report = artifact_utils.get_single_instance(output_dict[names.REPORT_KEY])
         fileio.makedirs(report.uri)
-        with fileio.open(os.path.join(report.uri, SUMMARY_FILE), "w") as f:
+        with fileio.open(os.path.join(report.uri, names.REPORT_SUMMARY_FILE), "w") as f:
             json.dump(facts, f, indent=1)
-        with fileio.open(os.path.join(report.uri, HTML_FILE), "w") as f:
+        with fileio.open(os.path.join(report.uri, names.REPORT_HTML_FILE), "w") as f:
             f.write(page)
         _record(report, summary.key_figures(facts))
 
-        html = artifact_utils.get_single_instance(output_dict[HTML_KEY])
+        html = artifact_utils.get_single_instance(output_dict[names.HTML_KEY])
         html.value = page  # the file at the artifact's URI, where KFP's UI reads it
         # The KFP UI lists only artifacts with a display name.
         html.set_string_custom_property("display_name", "evaluation report")

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import svg
+from foundation import text
 from trainer_module import search_record
 
 TEMPLATE = "report.html.j2"
@@ -25,20 +26,19 @@ TEMPLATE = "report.html.j2"
 ACCURACY = "sparse_categorical_accuracy"
 
 
-def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.2%}"
-
-
-def _num(value: Optional[float], fmt: str = "{:.4f}") -> str:
-    return "-" if value is None else fmt.format(value)
+def _num(value: Optional[float], fmt: Optional[str] = None) -> str:
+    """The template's number filter: text.number's, or a format of its own."""
+    if fmt is None or value is None:
+        return text.number(value)
+    return fmt.format(value)
 
 
 def _signed(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:+.4f}"
+    return text.number(value, signed=True)
 
 
 def _text(value: Any) -> str:
-    return "-" if value is None else str(value)
+    return text.MISSING if value is None else str(value)
 
 
 # PackageLoader reads the template from the installed package (editable, wheel
@@ -53,7 +53,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_ENV.filters.update(pct=_pct, num=_num, signed=_signed, text=_text)
+_ENV.filters.update(pct=text.pct, num=_num, signed=_signed, text=_text)
 
 
 def _value_bound(evaluation: Dict[str, Any]) -> Optional[float]:
@@ -128,13 +128,13 @@ def _search(record: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The Tuner's record as a table: a row per trial, a column per setting."""
     if not record:
         return None
-    names = sorted({name for t in record["trials"] for name in t["values"]})
+    columns = sorted({name for t in record["trials"] for name in t["values"]})
     chosen = record.get("chosen")
-    rows = [{"number": int(t["number"]), "settings": [search_record.plain(t["values"].get(n)) for n in names],
+    rows = [{"number": int(t["number"]), "settings": [search_record.plain(t["values"].get(n)) for n in columns],
              "seconds": t["seconds"], "score": t["score"], "status": t["status"],
              "chosen": chosen is not None and int(t["number"]) == int(chosen)}
             for t in record["trials"]]
-    return {"slice": search_record.holdout_line(record["holdout"]), "names": names, "rows": rows,
+    return {"slice": search_record.holdout_line(record["holdout"]), "names": columns, "rows": rows,
             "chosen": search_record.chosen_line(record)}
 
 

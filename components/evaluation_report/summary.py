@@ -1,5 +1,5 @@
-"""The report's summary: its type, how it is gathered, read, and boiled down
-to the key figures that ML Metadata keeps.
+"""The report's summary: its type, how it is read, and boiled down to the key
+figures that ML Metadata keeps (gather.py gathers it).
 
 The summary is one JSON-able dict, written as `summary.json` beside the page
 and the page's only input (render.py), so the `report` command can render the
@@ -8,22 +8,15 @@ module's fingerprint). Its type is a TypedDict, not a class: readers (the
 renderer, a jinja2 template, the notebook) index it as the plain dict
 `json.load` gives back.
 
-This module imports no TensorFlow, TFMA or TFX at load time (gather() does,
-when called), so the CLI can use the types and `read`.
+Imports no TensorFlow, TFMA or TFX, so the CLI can use the types and `read`.
 """
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, TypedDict
+from typing import Any, Dict, List, Optional, TypedDict
 
-from trainer_module.config import TRAINING_SUMMARY_FILE
-
-if TYPE_CHECKING:
-    from tfx import types
+from foundation import text
 
 # Raised when a field changes meaning or goes; readers refuse newer versions.
 SCHEMA_VERSION = 4  # 3: thresholds per digit too ("digit"); "serving". 4: "search"
-TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
-_VERSIONS = ("mnist-tfx", "tfx", "tensorflow", "tensorflow-model-analysis",
-             "tensorflow-data-validation", "apache-beam")
 
 
 class Threshold(TypedDict, total=False):
@@ -142,9 +135,11 @@ def serving_verdict(summary: Summary) -> Optional[str]:
     serving = summary.get("serving")
     if not serving:
         return None
-    if serving["blessed"]:
-        return "serving check passed"
-    return "refused by the serving check: " + "; ".join(serving["reasons"])
+    p99: Dict[str, float] = {}
+    for by_size in serving.get("latency", {}).values():
+        for size, figures in by_size.items():
+            p99[size] = max(p99.get(size, 0.0), figures["p99_ms"])
+    return text.serving_verdict(serving["blessed"], serving["reasons"], p99)
 
 
 def key_figures(summary: Summary) -> Dict[str, Any]:
@@ -160,92 +155,3 @@ def key_figures(summary: Summary) -> Dict[str, Any]:
         },
         BASELINE_ACCURACY_PROPERTY: evaluation["baseline_accuracy"],
     }
-
-
-def _training(model_run: "types.Artifact") -> Optional[Dict[str, Any]]:
-    import os
-
-    from tfx.dsl.io import fileio
-
-    path = os.path.join(model_run.uri, TRAINING_SUMMARY_FILE)
-    if not fileio.exists(path):
-        return None
-    with fileio.open(path, "r") as f:
-        return json.load(f)
-
-
-def _serving(infra_blessing: Optional["types.Artifact"]) -> Optional[ServingFacts]:
-    import os
-
-    from tfx.dsl.io import fileio
-
-    from components.serving_check.executor import RESULT_FILE
-
-    if infra_blessing is None:
-        return None
-    path = os.path.join(infra_blessing.uri, RESULT_FILE)
-    if not fileio.exists(path):
-        return None
-    with fileio.open(path, "r") as f:
-        return json.load(f)
-
-
-def _versions() -> Dict[str, Optional[str]]:
-    import importlib.metadata  # here, not at the top: the CLI only reads summaries
-
-    found = {}
-    for name in _VERSIONS:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def gather(
-    *,
-    evaluation: "types.Artifact",
-    blessing: "types.Artifact",
-    statistics: "types.Artifact",
-    anomalies: "types.Artifact",
-    model: "types.Artifact",
-    model_run: "types.Artifact",
-    examples: "types.Artifact",
-    infra_blessing: Optional["types.Artifact"] = None,
-    run_id: Optional[str] = None,
-    pipeline_name: Optional[str] = None,
-) -> Summary:
-    # Imported here: they load TensorFlow, TFMA and TFDV, which readers of a
-    # summary (the CLI) must not pay for.
-    from components.evaluation_report import data_facts, digits, tfma_facts
-
-    evaluation_facts = tfma_facts.load(evaluation.uri)
-    return Summary(
-        schema_version=SCHEMA_VERSION,
-        run_id=run_id,
-        blessed=blessing.get_int_custom_property("blessed") == 1,
-        evaluation=evaluation_facts,
-        training=_training(model_run),
-        data=data_facts.load(examples, statistics, anomalies),
-        misclassified=digits.misclassified(examples, EVAL_SPLIT, model),
-        samples=digits.samples(examples, TRAIN_SPLIT),
-        serving=_serving(infra_blessing),
-        search=None,  # the executor adds the Tuner's record, when it ran
-        provenance={
-            "generated_by": "the EvaluationReporter component",
-            "pipeline_name": pipeline_name,
-            "versions": _versions(),
-            # Recorded only in ML Metadata: the `report` command adds them.
-            "module_fingerprint": None,
-            "wall_seconds": {},
-            "artifacts": {
-                "model": model.uri,
-                "baseline model": evaluation_facts["models"]["baseline"],
-                "evaluation": evaluation.uri,
-                "blessing": blessing.uri,
-                "examples": examples.uri,
-                "statistics": statistics.uri,
-                "anomalies": anomalies.uri,
-            },
-        },
-    )

@@ -9,8 +9,9 @@ from typing import Optional
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
-from components import fs
 from components.mnist_example_gen import executor, source
+from foundation import fs
+from foundation.names import EXAMPLES_KEY
 
 
 class MnistExampleGenSpec(component_spec.ComponentSpec):
@@ -21,7 +22,7 @@ class MnistExampleGenSpec(component_spec.ComponentSpec):
     }
     INPUTS = {}
     OUTPUTS = {
-        executor.EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)
+        EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)
     }
 
 

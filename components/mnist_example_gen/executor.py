@@ -13,9 +13,9 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from components.mnist_example_gen import duplicates, encoding, source
+from foundation.names import EVAL_SPLIT, EXAMPLES_KEY, TRAIN_SPLIT
 from trainer_module import features
 
-EXAMPLES_KEY = "examples"
 MNIST_DIR_KEY = "mnist_dir"
 MAX_EXAMPLES_KEY = "max_examples_per_split"
 FINGERPRINT_KEY = "source_fingerprint"
@@ -97,6 +97,6 @@ class Executor(base_executor.BaseExecutor):
         examples.set_json_value_custom_property("label_counts", label_counts)
         examples.set_json_value_custom_property(SOURCE_FILES_PROPERTY, files)
         examples.set_int_custom_property(
-            EVAL_COPIES_OF_TRAIN_PROPERTY, duplicates.copies_in(hashes["eval"], hashes["train"])
+            EVAL_COPIES_OF_TRAIN_PROPERTY, duplicates.copies_in(hashes[EVAL_SPLIT], hashes[TRAIN_SPLIT])
         )
         examples.set_json_value_custom_property(LABEL_CONFLICTS_PROPERTY, conflicts)

@@ -11,8 +11,8 @@ import zlib
 
 import numpy as np
 
-from components import fs
-from components.errors import MnistDataError
+from foundation import fs
+from foundation.errors import MnistDataError
 
 _UBYTE = 0x08
 

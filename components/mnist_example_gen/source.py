@@ -14,16 +14,16 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from components import dir_lock
-from components import fs
 from components.mnist_example_gen import idx
-from components.errors import MnistDataError, MnistUnavailableError
+from foundation import dir_lock, fs
+from foundation.errors import MnistDataError, MnistUnavailableError
+from foundation.names import EVAL_SPLIT, TRAIN_SPLIT
 from trainer_module.features import IMAGE_SHAPE
 
 # split -> (images file, labels file), without the optional ".gz".
 SPLIT_FILES: Dict[str, Tuple[str, str]] = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "eval": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    TRAIN_SPLIT: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    EVAL_SPLIT: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 # SHA-256 of the decompressed files. Mirrors compress differently, so the
@@ -95,9 +95,25 @@ class Source:
 
 
 def default_cache_dir() -> str:
-    return os.environ.get("MNIST_TFX_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "mnist-tfx", "mnist"
-    )
+    """MNIST_TFX_CACHE, else ~/.cache/mnist-tfx/mnist. Without a home this
+    process can write in (a container run by an arbitrary uid:
+    docs/kubeflow.md#the-security-context), a new directory of the temp dir:
+    a task's download lives as long as its pod anyway."""
+    configured = os.environ.get("MNIST_TFX_CACHE")
+    if configured:
+        return configured
+    home = os.path.expanduser("~")  # "~" itself with no HOME and no passwd entry
+    in_home = os.path.join(home, ".cache", "mnist-tfx", "mnist")
+    if os.path.isabs(home) and _can_create(in_home):
+        return in_home
+    return tempfile.mkdtemp(prefix="mnist-tfx-")
+
+
+def _can_create(path: str) -> bool:
+    """Whether this process may create `path`, or write in it if it exists."""
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 def content_sha256(path: str) -> str:

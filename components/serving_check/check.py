@@ -22,7 +22,7 @@ import tensorflow as tf
 from tfx.utils import io_utils
 
 from trainer_module import features, input_pipeline
-from trainer_module.export import SERVING_EXAMPLES, SERVING_IMAGES
+from trainer_module.features import SERVING_EXAMPLES, SERVING_IMAGES
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe.py")
 # What a model server never has: this project's own code.

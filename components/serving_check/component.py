@@ -10,6 +10,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
 from components.serving_check import executor
+from foundation import names
 
 
 class ServingCheckSpec(component_spec.ComponentSpec):
@@ -19,11 +20,11 @@ class ServingCheckSpec(component_spec.ComponentSpec):
         executor.NUM_EXAMPLES_KEY: component_spec.ExecutionParameter(type=int),
     }
     INPUTS = {
-        executor.MODEL_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model),
-        executor.EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
+        names.MODEL_KEY: component_spec.ChannelParameter(type=standard_artifacts.Model),
+        names.EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
     }
     OUTPUTS = {
-        executor.BLESSING_KEY: component_spec.ChannelParameter(type=standard_artifacts.InfraBlessing),
+        names.INFRA_BLESSING_KEY: component_spec.ChannelParameter(type=standard_artifacts.InfraBlessing),
     }
 
 

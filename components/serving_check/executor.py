@@ -16,28 +16,31 @@ from typing import Any, Dict, List
 
 from tfx import types
 from tfx.dsl.components.base import base_executor
-from tfx.types import artifact_utils
 from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components.serving_check import check
+from foundation import text
+from foundation.names import (
+    EVAL_SPLIT,
+    EXAMPLES_KEY,
+    INFRA_BLESSING_KEY,
+    MODEL_KEY,
+    SERVING_CHECK_RESULT_FILE,
+    SERVING_LATENCY_PROPERTY,
+    SERVING_REASON_PROPERTY,
+)
 
-MODEL_KEY = "model"
-EXAMPLES_KEY = "examples"
-BLESSING_KEY = "blessing"  # TFX InfraValidator's output key
 P99_MS_BATCH_1_KEY = "p99_ms_batch_1"
 P99_MS_BATCH_32_KEY = "p99_ms_batch_32"
 NUM_EXAMPLES_KEY = "num_examples"
-EVAL_SPLIT = "eval"
 
 # As tfx/components/infra_validator/executor.py:58-63 names them.
 BLESSED_PROPERTY = "blessed"
 BLESSED_FILE = "INFRA_BLESSED"
 NOT_BLESSED_FILE = "INFRA_NOT_BLESSED"
 # This component's own, for `runs show` and the report (ML Metadata alone).
-REASON_PROPERTY = "reason"  # "; "-joined; "" when blessed
-LATENCY_PROPERTY = "latency_ms"  # JSON {"1": {"p50_ms", "p99_ms"}, "32": ...}, the slowest signature's
-RESULT_FILE = "serving_check.json"
 
 
 def mark(blessing: types.Artifact, result: check.Result) -> None:
@@ -46,24 +49,24 @@ def mark(blessing: types.Artifact, result: check.Result) -> None:
     One makedirs, before either file exists: tensorflow-io's S3 CreateDir
     writes an empty "dir/" object when the directory already exists, by its
     inverted check (tensorflow/io#1597, open at 0.37.1), and a KFP launcher
-    downloading the artifact fails on that object (tests/kfp_launcher.py,
+    downloading the artifact fails on that object (tests/kfp/launcher.py,
     Bucket.download). Once, a driver-faithful KFP run did fail so here.
     """
     fileio.makedirs(blessing.uri)
     files = {
-        RESULT_FILE: json.dumps(result.to_json(), indent=1),
+        SERVING_CHECK_RESULT_FILE: json.dumps(result.to_json(), indent=1),
         BLESSED_FILE if result.blessed else NOT_BLESSED_FILE: "",
     }
-    for name, text in files.items():
+    for name, content in files.items():
         with fileio.open(os.path.join(blessing.uri, name), "w") as f:
-            f.write(text)
+            f.write(content)
     blessing.set_int_custom_property(BLESSED_PROPERTY, 1 if result.blessed else 0)
-    blessing.set_string_custom_property(REASON_PROPERTY, "; ".join(result.reasons))
+    blessing.set_string_custom_property(SERVING_REASON_PROPERTY, "; ".join(result.reasons))
     latency = {
         str(size): {p: result.worst(size, p) for p in ("p50_ms", "p99_ms")}
         for size in check.BATCH_SIZES if result.worst(size, "p99_ms") is not None
     }
-    blessing.set_string_custom_property(LATENCY_PROPERTY, json.dumps(latency))
+    blessing.set_string_custom_property(SERVING_LATENCY_PROPERTY, json.dumps(latency))
 
 
 class Executor(base_executor.BaseExecutor):
@@ -75,7 +78,7 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         model = artifact_utils.get_single_instance(input_dict[MODEL_KEY])
         examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
-        blessing = artifact_utils.get_single_instance(output_dict[BLESSING_KEY])
+        blessing = artifact_utils.get_single_instance(output_dict[INFRA_BLESSING_KEY])
         bounds = check.Bounds(
             p99_ms={1: float(exec_properties[P99_MS_BATCH_1_KEY]),
                     32: float(exec_properties[P99_MS_BATCH_32_KEY])},
@@ -87,11 +90,5 @@ class Executor(base_executor.BaseExecutor):
             bounds,
         )
         mark(blessing, result)
-        if result.blessed:
-            print(
-                f"serving check: passed on {result.examples_checked} eval digits; p99 "
-                + ", ".join(f"batch {s} {result.worst(s, 'p99_ms'):.1f} ms" for s in check.BATCH_SIZES),
-                flush=True,
-            )
-        else:
-            print("serving check: refused: " + "; ".join(result.reasons), flush=True)
+        p99 = {size: result.worst(size, "p99_ms") for size in check.BATCH_SIZES} if result.blessed else None
+        print(text.serving_verdict(result.blessed, result.reasons, p99), flush=True)

@@ -16,8 +16,8 @@ leave the environment's value or the default.
 import argparse
 from typing import List, Optional
 
+from foundation.errors import UserError
 from pipeline.cli import inspection, kubeflow, run, tensorboard, workers
-from pipeline.errors import UserError
 from pipeline.process import boundary, console
 
 

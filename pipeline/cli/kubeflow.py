@@ -2,6 +2,7 @@
 import argparse
 import os
 
+from foundation import fs
 from pipeline import config as config_lib
 from pipeline.cli import options
 from pipeline.process import console
@@ -38,7 +39,7 @@ def _compile(args: argparse.Namespace, cfg: config_lib.PipelineConfig) -> str:
     kubeflow_compile.check(cfg)
     print(f"Compiling {cfg.pipeline_name} for Kubeflow Pipelines: image {cfg.image}", flush=True)
     print(f"  pipeline root: {cfg.pipeline_root}", flush=True)
-    if not config_lib.is_remote(cfg.output_dir):
+    if not fs.is_remote(cfg.output_dir):
         print("  note: the output directory is a local path; the cluster's pods "
               "must see it (pass --output-dir gs://BUCKET/...)", flush=True)
     written = console.quietly(

@@ -8,9 +8,9 @@ import dataclasses
 import os
 import time
 
+from foundation import dir_lock, fs, names, text
 from pipeline import config as config_lib
 from pipeline.cli import options
-from pipeline.cli.table import format_table
 from pipeline.process import console
 
 
@@ -32,7 +32,6 @@ def run_in_terminal(
     cfg: config_lib.PipelineConfig, resume: bool = False, verbose: bool = False
 ) -> int:
     """Runs the pipeline: its noise to a log file unless `verbose`, then a summary."""
-    from components import dir_lock
 
     cfg.check_local_output_dir()
     # Refused at once, before anything loads, when another run holds it.
@@ -45,7 +44,7 @@ def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
     print(f"  data: {cfg.mnist_dir or 'download (verified by SHA-256)'}; "
           f"train: {dataclasses.asdict(cfg.train)}", flush=True)
     started = time.monotonic()
-    if cfg.mnist_dir and not config_lib.is_remote(cfg.mnist_dir):
+    if cfg.mnist_dir and not fs.is_remote(cfg.mnist_dir):
         # Read and checked now, in about a second, so bad files stop the run
         # before TensorFlow loads; ingestion checks them again.
         from components.mnist_example_gen import source
@@ -61,9 +60,9 @@ def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
 
     from_nodes, base_run_id = None, None
     if resume:
-        from pipeline.launch import local
+        from pipeline.inspection import metadata
 
-        from_nodes, base_run_id = local.resume_point(cfg)
+        from_nodes, base_run_id = metadata.resume_point(cfg.metadata_path, cfg.pipeline_name)
         print(f"  resuming run {base_run_id} from {', '.join(from_nodes)}", flush=True)
 
     def run():
@@ -77,18 +76,16 @@ def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
 
 
 def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
-    from components.evaluation_report import HTML_FILE
-    from pipeline import dag
     from pipeline.inspection import metadata, run_summary
 
     store = metadata.open_store(cfg.metadata_path)
     run = metadata.runs(store, cfg.pipeline_name)[-1]
     summary = run_summary.summarize(store, run)
     print(f"\nRun {summary.run_id} finished in {seconds:.0f} s")
-    print("\n".join(format_table(None, summary.states.items(), indent=2)))
+    print("\n".join(text.table(summary.states.items(), indent=2)))
     if summary.accuracy is not None:
-        print(f"Test accuracy (TFMA, {cfg.pipeline_name}): {summary.accuracy:.2%}")
-        digits = "  ".join(f"{d}:{a:.1%}" for d, a in summary.accuracy_per_digit.items())
+        print(f"Test accuracy (TFMA, {cfg.pipeline_name}): {text.pct(summary.accuracy)}")
+        digits = "  ".join(f"{d}:{text.pct(a, 1)}" for d, a in summary.accuracy_per_digit.items())
         print(f"  per digit: {digits}")
     verdict = {True: "BLESSED", False: "NOT blessed", None: "not evaluated"}[summary.blessed]
     print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound}, "
@@ -96,9 +93,9 @@ def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> None:
     if summary.blessed is False and summary.verdict:
         print(f"  {summary.verdict}")
     if summary.serving_blessed is not None:
-        print(f"Serving check: {'passed' if summary.serving_blessed else 'refused: ' + (summary.serving_reason or '')}")
+        print(text.sentence(summary.serving_text))
     print(f"Pushed to: {summary.pushed_to or 'nothing pushed'}")
-    reporter = metadata.executions(store, run).get(dag.EVALUATION_REPORTER)
-    if reporter and reporter.outputs.get(dag.REPORT_KEY):
-        print(f"Report: {os.path.join(reporter.outputs[dag.REPORT_KEY][0].uri, HTML_FILE)}"
+    reporter = metadata.executions(store, run).get(names.EVALUATION_REPORTER)
+    if reporter and reporter.outputs.get(names.REPORT_KEY):
+        print(f"Report: {os.path.join(reporter.outputs[names.REPORT_KEY][0].uri, names.REPORT_HTML_FILE)}"
               f" (terminal: python -m pipeline report {summary.run_id})")

@@ -3,8 +3,10 @@ import argparse
 import signal
 import time
 
+from foundation import compat, fs
+from foundation.errors import UserError
 from pipeline.cli import options
-from pipeline.errors import UserError
+from pipeline.process import object_store
 
 
 def add_parser(commands) -> None:
@@ -49,15 +51,11 @@ def cmd_tensorboard(args: argparse.Namespace) -> int:
         print(spec)
         return 0
 
-    from pipeline.process import compat, object_store
-
     compat.pkg_resources_for_tensorboard()
     if object_store.SCHEME in spec:
         # TensorFlow reads s3:// through tensorflow-io, configured by the
         # environment (--s3-endpoint, --s3-region; credentials: AWS_*).
         object_store.configure_process(cfg, keep_environment=True)
-        from components import fs
-
         fs.register_filesystems()
     from tensorboard import program  # loads TensorFlow (gs:// is built in)
 

@@ -7,9 +7,10 @@ import json
 import os
 from typing import List, Optional, Tuple
 
-from pipeline import dag
+from foundation import names
+from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline.inspection import metadata
-from trainer_module.config import SOURCES_KEY, TRAINING_SUMMARY_FILE
+from trainer_module.config import SOURCES_KEY
 
 UNKNOWN = "?"
 
@@ -17,7 +18,7 @@ Hyperparameter = Tuple[str, object, str]  # (name, value, source)
 
 
 def _training_summary(trainer: metadata.NodeExecution) -> Optional[dict]:
-    outputs = trainer.outputs.get(dag.MODEL_RUN_KEY)
+    outputs = trainer.outputs.get(names.MODEL_RUN_KEY)
     if not outputs:
         return None
     path = os.path.join(outputs[0].uri, TRAINING_SUMMARY_FILE)

@@ -3,9 +3,9 @@
 import os
 from typing import List
 
-from pipeline.inspection import explain, hyperparameters, metadata, run_summary
+from foundation.errors import UserError
 from pipeline.config import PipelineConfig
-from pipeline.errors import UserError
+from pipeline.inspection import explain, hyperparameters, metadata, run_summary
 
 
 def _pushed_artifact(store, serving_path: str):

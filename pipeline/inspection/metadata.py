@@ -2,12 +2,12 @@
 import dataclasses
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.errors import UserError
+from foundation.errors import UserError
 
 STATE_NAMES = {
     value: name.lower()
@@ -213,3 +213,15 @@ def run_wall_seconds(run: metadata_store_pb2.Context, nodes: Dict[str, "NodeExec
         return 0.0
     end = max(n.execution.last_update_time_since_epoch for n in nodes.values())
     return (end - run.create_time_since_epoch) / 1000
+
+
+def resume_point(metadata_path: str, pipeline_name: str) -> Tuple[List[str], str]:
+    """(failed nodes, run id) of the latest run, for a partial re-run."""
+    close_interrupted(metadata_path, pipeline_name)  # a killed run failed too
+    store = open_store(metadata_path)
+    latest = find_run(store, pipeline_name, "latest")
+    nodes = executions(store, latest)
+    failed = [node_id for node_id, node in nodes.items() if node.state == "failed"]
+    if not failed:
+        raise UserError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
+    return failed, latest.name

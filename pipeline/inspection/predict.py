@@ -11,8 +11,9 @@ from typing import List, Tuple
 
 import numpy as np
 
+from foundation.errors import UserError
 from pipeline.config import PipelineConfig
-from pipeline.errors import UserError
+from trainer_module.features import PREDICTIONS_KEY, SERVING_IMAGES
 
 
 def latest_pushed_model(cfg: PipelineConfig) -> str:
@@ -82,8 +83,6 @@ def predict(cfg: PipelineConfig, paths: List[str]) -> List[str]:
 
     import tensorflow as tf
 
-    from trainer_module.export import SERVING_IMAGES
-    from trainer_module.features import PREDICTIONS_KEY
 
     serve = tf.saved_model.load(model_dir).signatures[SERVING_IMAGES]
     probabilities = serve(images=tf.constant(images))[PREDICTIONS_KEY].numpy()

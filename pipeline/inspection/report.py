@@ -10,16 +10,17 @@ The exit status is for scripts: 0 blessed, 1 not blessed, 2 nothing evaluated.
 import os
 from typing import Dict, List, Optional, Tuple
 
-from components.evaluation_report import SUMMARY_FILE, render
+from components.evaluation_report import render
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report.summary import Summary
-from pipeline.inspection import explain, hyperparameters, metadata
+from foundation import names, text
+from foundation.errors import UserError
+from foundation.names import REPORT_SUMMARY_FILE
 from pipeline.config import PipelineConfig
-from pipeline.errors import UserError
+from pipeline.inspection import explain, hyperparameters, metadata
 from trainer_module import search_record
 
 EXIT_BLESSED, EXIT_NOT_BLESSED, EXIT_NOT_EVALUATED = 0, 1, 2
-REPORTER = "EvaluationReporter"
 
 
 def _why_not_evaluated(nodes: Dict[str, metadata.NodeExecution]) -> str:
@@ -33,10 +34,10 @@ def _why_not_evaluated(nodes: Dict[str, metadata.NodeExecution]) -> str:
 
 
 def _load_summary(nodes: Dict[str, metadata.NodeExecution]) -> Optional[Summary]:
-    reporter = nodes.get(REPORTER)
+    reporter = nodes.get(names.EVALUATION_REPORTER)
     if reporter is None or not reporter.outputs.get("report"):
         return None
-    path = os.path.join(reporter.outputs["report"][0].uri, SUMMARY_FILE)
+    path = os.path.join(reporter.outputs["report"][0].uri, REPORT_SUMMARY_FILE)
     if not os.path.exists(path):
         return None
     return summary_lib.read(path)
@@ -66,10 +67,7 @@ def _with_run_facts(summary: Summary, cfg: PipelineConfig, run, nodes) -> Summar
 def _threshold_lines(summary: Summary) -> List[str]:
     lines = []
     for t in summary["evaluation"]["thresholds"]:
-        if t["kind"] == "value":
-            value = "-" if t["value"] is None else f"{t['value']:.4f}"
-        else:
-            value = "-" if t["value"] is None else f"{t['value']:+.4f}"
+        value = text.number(t["value"], signed=t["kind"] == "change")
         lines.append(f"  {summary_lib.threshold_name(t)} {value} {t['condition']} {'PASS' if t['passed'] else 'FAIL'}")
     if summary["evaluation"]["overall"]["baseline"] is None:
         lines.append("  (no blessed baseline yet: the change threshold does not apply)")
@@ -81,8 +79,7 @@ def _serving_lines(summary: Summary) -> List[str]:
     serving = summary.get("serving")
     if not serving:
         return []
-    lines = [f"Serving check (a fresh TensorFlow-only process): {'PASS' if serving['blessed'] else 'FAIL'}"]
-    lines += [f"  {reason}" for reason in serving["reasons"]]
+    lines = [text.sentence(summary_lib.serving_verdict(summary))]
     for name, agreement in sorted(serving.get("agreement", {}).items()):
         lines.append(f"  {name}: {agreement['disagreeing_digits']} of {serving['examples_checked']} digits "
                      f"differ from the Evaluator's, max |dp| {agreement['max_abs_difference']:.2g}")
@@ -99,47 +96,31 @@ def _data_check_lines(summary: Summary) -> List[str]:
     checks = summary["data"].get("checks")
     if checks is None:
         return []
-    rows = [["check", "subject", "value", "bound", "result"]]
-    rows += [[c["name"], c["subject"], _fmt(c["value"]), _fmt(c["bound"]), "PASS" if c["passed"] else "FAIL"]
-             for c in checks]
-    return ["Data checks (before the Trainer):"] + _table(rows)
-
-
-def _fmt(value: Optional[float], signed: bool = False, count: bool = False) -> str:
-    if value is None:
-        return "-"
-    digits = 0 if count else 4
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
-def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.2%}"
-
-
-def _table(rows: List[List[str]]) -> List[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    rows = [[c["name"], c["subject"], text.number(c["value"]), text.number(c["bound"]), "PASS" if c["passed"] else "FAIL"]
+            for c in checks]
+    return ["Data checks (before the Trainer):"] + text.table(rows, ["check", "subject", "value", "bound", "result"], indent=2)
 
 
 def _metric_lines(summary: Summary) -> List[str]:
     overall = summary["evaluation"]["overall"]
     with_baseline = overall["baseline"] is not None
-    rows = [["metric", "candidate"] + (["baseline", "change"] if with_baseline else [])]
+    compared = ["baseline", "change"] if with_baseline else []
+    rows = []
     for name, value in sorted(overall["candidate"].items()):
-        count = name.endswith("count")
-        row = [name, _fmt(value, count=count)]
+        digits = 0 if name.endswith("count") else 4
+        row = [name, text.number(value, digits=digits)]
         if with_baseline:
-            row += [_fmt(overall["baseline"].get(name), count=count),
-                    _fmt(overall["change"].get(name), signed=True, count=count)]
+            row += [text.number(overall["baseline"].get(name), digits=digits),
+                    text.number(overall["change"].get(name), signed=True, digits=digits)]
         rows.append(row)
-    lines = ["Metrics (TFMA, eval split):"] + _table(rows)
-    digit_rows = [["digit", "accuracy", "test digits"] + (["baseline", "change"] if with_baseline else [])]
+    lines = ["Metrics (TFMA, eval split):"] + text.table(rows, ["metric", "candidate"] + compared, indent=2)
+    digit_rows = []
     for d in summary["evaluation"]["per_digit"]:
-        row = [str(d["digit"]), _pct(d["accuracy"]), _fmt(d["example_count"], count=True)]
+        row = [str(d["digit"]), text.pct(d["accuracy"]), text.number(d["example_count"], digits=0)]
         if with_baseline:
-            row += [_pct(d["baseline_accuracy"]), _fmt(d["accuracy_change"], signed=True)]
+            row += [text.pct(d["baseline_accuracy"]), text.number(d["accuracy_change"], signed=True)]
         digit_rows.append(row)
-    return lines + ["Accuracy per digit:"] + _table(digit_rows)
+    return lines + ["Accuracy per digit:"] + text.table(digit_rows, ["digit", "accuracy", "test digits"] + compared, indent=2)
 
 
 def html_path(cfg: PipelineConfig, run_id: str) -> str:
@@ -166,9 +147,9 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
 
     summary = _load_summary(nodes)
     if summary is None:
-        reporter = nodes.get(REPORTER)
+        reporter = nodes.get(names.EVALUATION_REPORTER)
         state = reporter.state if reporter else "not run"
-        return lines + [f"  No report for this run: {REPORTER} {state}; "
+        return lines + [f"  No report for this run: {names.EVALUATION_REPORTER} {state}; "
                         f"see `python -m pipeline runs show {run.name}`"], status
     summary = _with_run_facts(summary, cfg, run, nodes)
     path = html_path(cfg, run.name)

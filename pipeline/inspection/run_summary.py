@@ -8,13 +8,8 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from components.evaluation_report import summary as summary_lib
-from pipeline import dag
+from foundation import names, text
 from pipeline.inspection.metadata import NodeExecution, custom_value, executions
-
-# components/baseline_model.VERSION_PROPERTY, which imports TFX; a test
-# checks that the two agree.
-BASELINE_VERSION_PROPERTY = "baseline_version"
-SERVING_REASON_PROPERTY, SERVING_LATENCY_PROPERTY = "reason", "latency_ms"  # serving_check/executor.py's
 
 
 @dataclasses.dataclass
@@ -49,6 +44,14 @@ class RunSummary:
         version = f"version {self.baseline_version}, " if self.baseline_version else ""
         return version + self.baseline_model
 
+    @property
+    def serving_text(self) -> Optional[str]:
+        """The ServingCheck's verdict in one line; None: it did not run."""
+        if self.serving_blessed is None:
+            return None
+        p99 = {size: figures["p99_ms"] for size, figures in (self.serving_latency or {}).items()}
+        return text.serving_verdict(self.serving_blessed, self.serving_reason or "", p99)
+
 
 def _first(node: Optional[NodeExecution], key: str, outputs: bool = True):
     if node is None:
@@ -75,11 +78,11 @@ def summarize(
     baseline = _first(evaluator, "baseline_model", outputs=False)
     # LatestBlessedModel always outputs an artifact; "" here means it is empty,
     # i.e. there was no baseline yet. Absent: a Resolver's pick, a real model.
-    baseline_version = None if baseline is None else custom_value(baseline, BASELINE_VERSION_PROPERTY)
+    baseline_version = None if baseline is None else custom_value(baseline, names.BASELINE_VERSION_PROPERTY)
     if baseline_version == "":
         baseline = None
-    serving = _first(nodes.get(dag.SERVING_CHECK), dag.INFRA_BLESSING_KEY)
-    serving_latency = None if serving is None else custom_value(serving, SERVING_LATENCY_PROPERTY)
+    serving = _first(nodes.get(names.SERVING_CHECK), names.INFRA_BLESSING_KEY)
+    serving_latency = None if serving is None else custom_value(serving, names.SERVING_LATENCY_PROPERTY)
     pushed = _first(nodes.get("Pusher"), "pushed_model")
     was_pushed = pushed is not None and custom_value(pushed, "pushed") == 1
     return RunSummary(
@@ -100,6 +103,6 @@ def summarize(
         pushed_to=custom_value(pushed, "pushed_destination") if was_pushed else None,
         pushed_version=custom_value(pushed, "pushed_version") if was_pushed else None,
         serving_blessed=None if serving is None else custom_value(serving, "blessed") == 1,
-        serving_reason=None if serving is None else custom_value(serving, SERVING_REASON_PROPERTY),
+        serving_reason=None if serving is None else custom_value(serving, names.SERVING_REASON_PROPERTY),
         serving_latency=json.loads(serving_latency) if serving_latency else None,
     )

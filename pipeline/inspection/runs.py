@@ -7,9 +7,9 @@ TensorFlow nor TFMA (tests/test_inspect_imports.py keeps it so).
 import datetime
 from typing import Dict, List, Optional
 
-from pipeline import dag
-from pipeline.inspection import explain, hyperparameters, metadata, run_summary
+from foundation import names, text
 from pipeline.config import PipelineConfig
+from pipeline.inspection import explain, hyperparameters, metadata, run_summary
 from trainer_module import search_record
 
 
@@ -17,28 +17,19 @@ def _start(run) -> str:
     return datetime.datetime.fromtimestamp(run.create_time_since_epoch / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.2%}"
-
-
-def _table(rows: List[List[str]]) -> List[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-
-
 def list_runs(cfg: PipelineConfig) -> List[str]:
     store = metadata.open_store(cfg.metadata_path)
-    rows = [["RUN", "STARTED", "STATUS", "WALL", "ACCURACY", "BLESSED", "PUSHED"]]
+    rows = []
     for run in metadata.runs(store, cfg.pipeline_name):
         nodes = metadata.executions(store, run)
         summary = run_summary.summarize(store, run, nodes)
         rows.append([
             run.name, _start(run), metadata.run_status(nodes),
-            f"{metadata.run_wall_seconds(run, nodes):.0f} s", _pct(summary.accuracy),
+            f"{metadata.run_wall_seconds(run, nodes):.0f} s", text.pct(summary.accuracy),
             {True: "yes", False: "no", None: "-"}[summary.blessed],
             summary.pushed_version or "-",
         ])
-    return _table(rows)
+    return text.table(rows, ["RUN", "STARTED", "STATUS", "WALL", "ACCURACY", "BLESSED", "PUSHED"])
 
 
 def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
@@ -59,7 +50,7 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
             # The gate's message has one line per failed check: keep them under it.
             message = metadata.error_message(node.execution) or "see the run log"
             lines.append("      error: " + message.replace("\n", "\n      "))
-    lines += search_record.lines(_search(nodes.get(dag.TUNER)))
+    lines += search_record.lines(_search(nodes.get(names.TUNER)))
     trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
@@ -68,40 +59,29 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
 
 def _search(tuner: Optional[metadata.NodeExecution]) -> Optional[dict]:
     """The Tuner's record of its search (components/tuner.py), if it ran."""
-    results = tuner.outputs.get(dag.TUNER_RESULTS_KEY) if tuner else None
-    return metadata.custom_value(results[0], search_record.PROPERTY) if results else None
+    results = tuner.outputs.get(names.TUNER_RESULTS_KEY) if tuner else None
+    return metadata.custom_value(results[0], names.SEARCH_PROPERTY) if results else None
 
 
 def _verdict_lines(summary: run_summary.RunSummary) -> List[str]:
     if summary.blessed is None:
         return ["Verdict: not evaluated"]
     lines = [f"Verdict: {summary.verdict or ('blessed' if summary.blessed else 'not blessed')}",
-             f"  accuracy {_pct(summary.accuracy)}"
-             + (f", baseline {_pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
+             f"  accuracy {text.pct(summary.accuracy)}"
+             + (f", baseline {text.pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
     lines.append(f"  baseline model: {summary.baseline_text}")
-    lines += _serving_lines(summary)
+    lines += ["  " + summary.serving_text] if summary.serving_text else []
     pushed = f"version {summary.pushed_version} at {summary.pushed_to}" if summary.pushed_to else "nothing"
     return lines + [f"  pushed: {pushed}" + ("" if summary.pushed_to else _kept_back_by(summary))]
-
-
-def _serving_lines(summary: run_summary.RunSummary) -> List[str]:
-    if summary.serving_blessed is None:
-        return []
-    if not summary.serving_blessed:
-        return [f"  serving check: refused: {summary.serving_reason}"]
-    latency = summary.serving_latency or {}
-    figures = ", ".join(f"batch {size} p50 {f['p50_ms']:.1f} ms p99 {f['p99_ms']:.1f} ms"
-                        for size, f in sorted(latency.items(), key=lambda item: int(item[0])))
-    return [f"  serving check: passed ({figures})" if figures else "  serving check: passed"]
 
 
 def _kept_back_by(summary: run_summary.RunSummary) -> str:
     """Which checks kept the model from the Pusher (it pushes only what both blessed)."""
     checks = []
     if summary.blessed is False:
-        checks.append(f"{dag.EVALUATOR} (not blessed)")
+        checks.append(f"{names.EVALUATOR} (not blessed)")
     if summary.serving_blessed is False:
-        checks.append(f"{dag.SERVING_CHECK} (refused)")
+        checks.append(f"{names.SERVING_CHECK} (refused)")
     return f" (kept back by the {' and the '.join(checks)})" if checks else ""
 
 
@@ -137,8 +117,8 @@ def _facts(store, run) -> Dict[str, object]:
 
 def _fmt(value) -> str:
     if isinstance(value, float) and 0 <= value <= 1:
-        return f"{value:.4f}"
-    return "-" if value is None else str(value)
+        return text.number(value)
+    return text.MISSING if value is None else str(value)
 
 
 def compare_runs(cfg: PipelineConfig, ref_a: str, ref_b: str) -> List[str]:
@@ -146,7 +126,7 @@ def compare_runs(cfg: PipelineConfig, ref_a: str, ref_b: str) -> List[str]:
     run_a = metadata.find_run(store, cfg.pipeline_name, ref_a)
     run_b = metadata.find_run(store, cfg.pipeline_name, ref_b)
     a, b = _facts(store, run_a), _facts(store, run_b)
-    rows = [["", run_a.name, run_b.name, "DELTA"]]
+    rows = []
     for key in list(dict.fromkeys([*a, *b])):
         va, vb = a.get(key), b.get(key)
         if va == vb:
@@ -156,4 +136,4 @@ def compare_runs(cfg: PipelineConfig, ref_a: str, ref_b: str) -> List[str]:
         else:
             delta = "changed"
         rows.append([key, _fmt(va), _fmt(vb), delta])
-    return _table(rows)
+    return text.table(rows, ["", run_a.name, run_b.name, "DELTA"])

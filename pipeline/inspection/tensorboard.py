@@ -2,9 +2,9 @@
 `model_run` directory, found through ML Metadata (no TensorFlow here)."""
 from typing import List, Sequence, Tuple
 
-from pipeline import dag
+from foundation import names
+from foundation.errors import UserError
 from pipeline.config import PipelineConfig
-from pipeline.errors import UserError
 from pipeline.inspection import metadata
 
 
@@ -22,8 +22,8 @@ def model_runs(cfg: PipelineConfig, refs: Sequence[str] = ()) -> List[Tuple[str,
     chosen = [metadata.find_run(store, cfg.pipeline_name, ref) for ref in refs]
     found = []
     for run in chosen or metadata.runs(store, cfg.pipeline_name):
-        trainer = metadata.executions(store, run).get(dag.TRAINER)
-        outputs = trainer.outputs.get(dag.MODEL_RUN_KEY) if trainer else None
+        trainer = metadata.executions(store, run).get(names.TRAINER)
+        outputs = trainer.outputs.get(names.MODEL_RUN_KEY) if trainer else None
         if outputs:
             found.append((run.name, outputs[0].uri))
         elif chosen:

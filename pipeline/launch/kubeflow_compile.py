@@ -22,16 +22,16 @@ import os
 import re
 from typing import Dict, List, Optional
 
+from foundation import fs, names
+from foundation.errors import ConfigError, UserError
 from pipeline import config as config_lib
-from pipeline import dag
-from pipeline.errors import ConfigError, UserError
 from pipeline.process import object_store
 
 # KFP 2 (and Vertex) accept only these pipeline names.
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Every task's container command (pipeline/launch/kubeflow_task.py).
 COMMAND = ["python", "-m", "pipeline.launch.kubeflow_task"]
-UNCACHED_TASKS = (dag.BASELINE, dag.BASELINE_STATISTICS)
+UNCACHED_TASKS = (names.BASELINE, names.BASELINE_STATISTICS)
 
 
 def default_package_path(config: config_lib.PipelineConfig) -> str:
@@ -176,7 +176,7 @@ def compile_pipeline(
     # KFP 2 takes, .json the PipelineJob Vertex takes. The Trainer's wheel is
     # built by the first run only: it replaces the module file with the wheel.
     for path in filter(None, (package_path, vertex_job_path)):
-        if not config_lib.is_remote(path):
+        if not fs.is_remote(path):
             path = os.path.abspath(path)
         tfx.orchestration.experimental.KubeflowV2DagRunner(
             config=runner_config,

@@ -11,9 +11,9 @@ import json
 import time
 from typing import Optional
 
+from foundation import compat
+from foundation.errors import UserError
 from pipeline import config as config_lib
-from pipeline.errors import UserError
-from pipeline.process import compat
 
 
 class DeployError(UserError, RuntimeError):

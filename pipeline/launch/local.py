@@ -10,20 +10,24 @@ throughout, and first cleans up after any earlier run that was killed.
 import glob
 import os
 import shutil
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
-from components import dir_lock
+# Not `tfx.v1`: it also imports the Google Cloud extensions (aiplatform),
+# slow to import and unused by a local run.
+from tfx.orchestration import metadata as tfx_metadata
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.pipeline import RunOptions
+
+from foundation import dir_lock
 from pipeline import config as config_lib
 from pipeline import dag
-from pipeline.errors import UserError
+from pipeline.inspection import metadata
 from pipeline.process import object_store
 
 
 def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
     """Closes the executions a killed run left open and deletes their
     half-written outputs, as TFX does for an execution that fails."""
-    from pipeline.inspection import metadata
-
     for node in metadata.close_interrupted(config.metadata_path, config.pipeline_name):
         # TFX's layout (tfx/orchestration/portable/outputs_utils.py):
         # <root>/<node>/<output key>/<execution id> and the executor's
@@ -36,20 +40,6 @@ def _recover_from_killed_runs(config: config_lib.PipelineConfig) -> None:
             shutil.rmtree(partial, ignore_errors=True)
 
 
-def resume_point(config: config_lib.PipelineConfig) -> Tuple[List[str], str]:
-    """(failed nodes, run id) of the latest run, for a partial re-run."""
-    from pipeline.inspection import metadata
-
-    metadata.close_interrupted(config.metadata_path, config.pipeline_name)  # a killed run failed too
-    store = metadata.open_store(config.metadata_path)
-    latest = metadata.find_run(store, config.pipeline_name, "latest")
-    nodes = metadata.executions(store, latest)
-    failed = [node_id for node_id, node in nodes.items() if node.state == "failed"]
-    if not failed:
-        raise UserError(f"Nothing to resume: the latest run, {latest.name}, did not fail")
-    return failed, latest.name
-
-
 def run(
     config: config_lib.PipelineConfig,
     from_nodes: Optional[List[str]] = None,
@@ -58,12 +48,6 @@ def run(
     """Runs the whole pipeline, or (a partial run, for resuming) only
     `from_nodes` and what is downstream of them, reusing the other nodes'
     results from run `base_run_id`."""
-    # Not `tfx.v1`: it also imports the Google Cloud extensions (aiplatform),
-    # slow to import and unused by a local run (docs/performance.md).
-    from tfx.orchestration import metadata as tfx_metadata
-    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
-    from tfx.orchestration.pipeline import RunOptions
-
     run_options = None
     if from_nodes:
         run_options = RunOptions(from_nodes=from_nodes, base_pipeline_run_id=base_run_id)
@@ -82,7 +66,5 @@ def run(
                 run_options=run_options,
             )
         except Exception as error:
-            from pipeline.inspection import metadata
-
             metadata.record_failure(config.metadata_path, config.pipeline_name, error)
             raise

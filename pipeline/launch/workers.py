@@ -12,6 +12,7 @@ This is for trying multi-worker training on one machine, and for the tests;
 several processes on one machine's cores are no faster than one.
 """
 import collections
+import dataclasses
 import json
 import os
 import socket
@@ -21,8 +22,24 @@ import threading
 import time
 from typing import Callable, Deque, List, Optional, TextIO
 
+import tensorflow as tf
+from ml_metadata.proto import metadata_store_pb2
+from tfx.proto import trainer_pb2
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import path_utils, proto_utils
+
+from foundation.errors import UserError
+from foundation.names import (
+    EVAL_SPLIT,
+    EXAMPLES_KEY,
+    MODEL_KEY,
+    MODEL_RUN_KEY,
+    SPLITS,
+    TRAIN_SPLIT,
+    TRAINING_SUMMARY_FILE,
+)
 from pipeline.config import PROJECT_ROOT, PipelineConfig
-from pipeline.errors import UserError
+from pipeline.inspection import metadata
 
 TRAINER_EXECUTOR = "tfx.components.trainer.executor.GenericExecutor"
 RUN_FN = "trainer_module.task.run_fn"
@@ -57,10 +74,6 @@ def tf_configs(ports: List[int]) -> List[str]:
 
 def latest_examples_uri(cfg: PipelineConfig) -> str:
     """The newest Examples artifact recorded under the output directory."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    from pipeline.inspection import metadata
-
     if not os.path.exists(cfg.metadata_path):
         raise UserError(
             f"No pipeline runs recorded under {cfg.output_dir}: run the pipeline "
@@ -80,14 +93,12 @@ def latest_examples_uri(cfg: PipelineConfig) -> str:
 
 
 def _split_names(examples_uri: str) -> List[str]:
-    import tensorflow as tf
-
     names = sorted(
         name.rstrip("/")[len("Split-"):]
         for name in (tf.io.gfile.listdir(examples_uri) if tf.io.gfile.isdir(examples_uri) else [])
         if name.startswith("Split-")
     )
-    if not {"train", "eval"} <= set(names):
+    if not set(SPLITS) <= set(names):
         raise UserError(
             f"{examples_uri} is not an Examples artifact with train and eval "
             "splits (Split-train/ and Split-eval/ with TFRecord files)"
@@ -97,15 +108,11 @@ def _split_names(examples_uri: str) -> List[str]:
 
 def serving_model_dir(train_output: str) -> str:
     """Where the chief writes the SavedModel (as the Trainer does in a run)."""
-    from tfx.utils import path_utils
-
-    return path_utils.serving_model_dir(os.path.join(train_output, "model"))
+    return path_utils.serving_model_dir(os.path.join(train_output, MODEL_KEY))
 
 
 def summary_path(train_output: str) -> str:
-    from trainer_module.config import TRAINING_SUMMARY_FILE
-
-    return os.path.join(train_output, "model_run", TRAINING_SUMMARY_FILE)
+    return os.path.join(train_output, MODEL_RUN_KEY, TRAINING_SUMMARY_FILE)
 
 
 def trainer_command(
@@ -114,23 +121,17 @@ def trainer_command(
     """The Trainer executor's command line, as TFX's Vertex AI training client
     builds it for every replica: input and output artifacts as JSON; the
     training settings of `cfg`, with the multi-worker strategy."""
-    import dataclasses
-
-    from tfx.proto import trainer_pb2
-    from tfx.types import artifact_utils, standard_artifacts
-    from tfx.utils import proto_utils
-
     examples = standard_artifacts.Examples()
     examples.uri = examples_uri
     examples.split_names = artifact_utils.encode_split_names(_split_names(examples_uri))
     model = standard_artifacts.Model()
-    model.uri = os.path.join(train_output, "model")
+    model.uri = os.path.join(train_output, MODEL_KEY)
     model_run = standard_artifacts.ModelRun()
-    model_run.uri = os.path.join(train_output, "model_run")
+    model_run.uri = os.path.join(train_output, MODEL_RUN_KEY)
     exec_properties = {
         "run_fn": RUN_FN,
-        "train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=["train"])),
-        "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=["eval"])),
+        "train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(splits=[TRAIN_SPLIT])),
+        "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs(splits=[EVAL_SPLIT])),
         "custom_config": json.dumps(
             dataclasses.asdict(dataclasses.replace(cfg.train, strategy="multi_worker"))
         ),
@@ -138,9 +139,9 @@ def trainer_command(
     return [
         sys.executable, "-m", "tfx.scripts.run_executor",
         "--executor_class_path", TRAINER_EXECUTOR,
-        "--inputs", artifact_utils.jsonify_artifact_dict({"examples": [examples]}),
+        "--inputs", artifact_utils.jsonify_artifact_dict({EXAMPLES_KEY: [examples]}),
         "--outputs", artifact_utils.jsonify_artifact_dict(
-            {"model": [model], "model_run": [model_run]}
+            {MODEL_KEY: [model], MODEL_RUN_KEY: [model_run]}
         ),
         "--exec-properties", json.dumps(exec_properties, sort_keys=True),
     ]

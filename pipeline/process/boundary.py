@@ -6,9 +6,9 @@ Every entry point calls `run_entry(main)`: the CLI (`python -m pipeline`, the
 command (pipeline/launch/kubeflow_task.py) and bench/*.py. The entry module
 imports nothing heavy at its top; `run_entry`, before `main` runs:
 
-  - checks the pinned dependencies (pipeline/process/compat.py);
+  - checks the pinned dependencies (foundation/pins.py);
   - selects Keras 2 for this process and its children
-    (trainer_module/keras_choice.py: TFX 1.16 and TFMA 0.47 are built on it);
+    (foundation/keras_choice.py: TFX 1.16 and TFMA 0.47 are built on it);
   - for a runner file run as a script, takes the file's own directory off
     sys.path, where Python put it: it is inside the `pipeline` package, and
     its modules would shadow others as top-level names;
@@ -30,16 +30,15 @@ import sys
 import traceback
 from typing import Callable, NoReturn, Optional
 
-from pipeline.errors import UserError
+from foundation import fs, keras_choice, pins
+from foundation.errors import UserError
 
 Main = Callable[[], Optional[int]]
 
 
 def prepare() -> None:
     """What every process needs before TensorFlow loads (also for tests and notebooks)."""
-    from pipeline.process import compat  # noqa: F401  (checks the pins on import)
-    from trainer_module import keras_choice
-
+    pins.check_versions()
     keras_choice.select()
 
 
@@ -107,8 +106,6 @@ def _prepared(main: Main, quiet: bool, s3: bool) -> Optional[int]:
 
         console.quiet_before_tensorflow()
     if s3:
-        from components import fs
-
         fs.register_filesystems()
     return main()
 
@@ -119,15 +116,13 @@ def exit_process(status: int) -> NoReturn:
     tensorflow-io 0.37.1 aborts ("pure virtual method called", status 134) in
     the AWS SDK's teardown at interpreter exit in any process that opened an
     s3:// path (github.com/tensorflow/io/issues/2039, fixed after its last
-    release; pinned in pipeline/process/compat.py), which would fail a task
+    release; pinned in foundation/pins.py), which would fail a task
     that succeeded. So a process that set s3:// up itself flushes its output
     and leaves with os._exit (no C++ destructors, no atexit handlers).
-    Whether it did is this project's own flag (components/fs.py), not
+    Whether it did is this project's own flag (foundation/fs.py), not
     tensorflow_io's presence in sys.modules: TFMA imports tensorflow_io in
     every process, and those exit normally.
     """
-    from components import fs
-
     if fs.filesystems_registered():
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import warnings
-from typing import Callable, Iterator, TextIO, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from absl import logging as absl_logging
 
@@ -95,21 +95,6 @@ def native_output_to(log_path: str) -> Iterator[None]:
         sys.stdout, sys.stderr = old_streams
         for fd in (log_fd, *saved.values()):
             os.close(fd)
-
-
-@contextlib.contextmanager
-def prints_to_log() -> Iterator[TextIO]:
-    """Inside, print() writes where native output goes: the run log while
-    native_output_to is in force (fd 1), else the same place as before (with
-    --verbose, or on Kubeflow, the terminal or the task's log). Yields the
-    stream print() wrote to before, for the lines a user should see."""
-    before = sys.stdout
-    native = sys.__stdout__ or before
-    try:
-        with contextlib.redirect_stdout(native):
-            yield before
-    finally:
-        native.flush()
 
 
 def log_path(directory: str, kind: str) -> str:

@@ -2,7 +2,7 @@
 
 Two filesystems read and write a run's files, and each needs S3 set up:
   - tf.io.gfile (TFX's artifacts, ingestion, the Trainer): tensorflow-io's
-    plugin (components/fs.py registers it), configured by
+    plugin (foundation/fs.py registers it), configured by
     environment variables it reads when it first opens an s3:// path;
   - Beam's own filesystems (StatisticsGen, the Evaluator, ...): apache-beam's
     S3 filesystem (boto3), configured by Beam arguments.
@@ -22,8 +22,8 @@ exit_process (tensorflow-io 0.37.1 aborts at interpreter exit otherwise).
 import os
 from typing import Dict, Iterable, List, Optional
 
-from components.fs import register_filesystems
-from pipeline.errors import ConfigError
+from foundation.errors import ConfigError
+from foundation.fs import register_filesystems
 
 SCHEME = "s3://"
 # Beam arguments that would put credentials into a compiled spec.

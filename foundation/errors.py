@@ -1,0 +1,38 @@
+"""Errors a user can act on. Each message names the file, setting or feature at fault.
+
+`UserError` is the project's one class for them: the process boundary
+(pipeline/process/boundary.py) prints a UserError (any subclass) as one line,
+`error: ...`, without a traceback, and any other exception, a bug or an
+environment problem, with its traceback.
+
+Kept free of TensorFlow and TFX imports, so the CLI can catch these cheaply.
+"""
+
+
+class UserError(Exception):
+    """Bad input or a bad setting, or a state the user must change; the message says how."""
+
+
+class MnistDataError(UserError, ValueError):
+    """The MNIST source files are missing, unreadable or malformed."""
+
+
+class MnistUnavailableError(UserError, RuntimeError):
+    """No local copy was given and none could be downloaded."""
+
+
+class DataValidationError(UserError, RuntimeError):
+    """The examples do not match the curated schema."""
+
+
+class DirectoryInUseError(UserError, RuntimeError):
+    """Another process holds the lock on an output directory."""
+
+
+
+class ConfigError(UserError, ValueError):
+    """A setting (flag or environment variable) the pipeline cannot use.
+
+    Also a ValueError, so that argparse reports a bad flag value as its own
+    usage error when the flag's type conversion raises it.
+    """

@@ -1,0 +1,51 @@
+"""How the project words its results, on the terminal and on the report page:
+tables, numbers, percentages, and the serving check's verdict.
+
+One place, so that `run`'s closing lines, `runs show`, `report`, the
+ServingCheck's own line and the HTML page say the same thing the same way.
+Pure functions of plain values; imports nothing.
+"""
+from typing import Mapping, Optional, Sequence, Union
+
+MISSING = "-"  # what a value that was not measured is shown as
+
+
+def table(rows: Sequence[Sequence[object]], headers: Optional[Sequence[str]] = None, indent: int = 0) -> list:
+    """The lines of a table: columns padded to their widest cell, two spaces
+    apart, no trailing spaces; `headers` None: no header line."""
+    cells = [[str(cell) for cell in row] for row in ([headers] if headers else []) + list(rows)]
+    if not cells:
+        return []
+    widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(max(map(len, cells)))]
+    pad = " " * indent
+    return [pad + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
+
+
+def pct(value: Optional[float], digits: int = 2) -> str:
+    """0.9937 -> '99.37%'."""
+    return MISSING if value is None else f"{value:.{digits}%}"
+
+
+def number(value: Optional[float], signed: bool = False, digits: int = 4) -> str:
+    """0.98 -> '0.9800'; signed: '+0.0012', for a change."""
+    if value is None:
+        return MISSING
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def serving_verdict(blessed: bool, reasons: Union[str, Sequence[str]] = (),
+                    p99_ms: Optional[Mapping[Union[int, str], float]] = None) -> str:
+    """'serving check: passed (p99 batch 1 7.2 ms, batch 32 29.6 ms)', or
+    'serving check: refused: <every reason>'. p99_ms: the worst p99 latency
+    per batch size, over the signatures."""
+    if not blessed:
+        given = reasons if isinstance(reasons, str) else "; ".join(reasons)
+        return "serving check: refused: " + (given or "no reason recorded")
+    figures = ", ".join(f"batch {size} {ms:.1f} ms"
+                        for size, ms in sorted((p99_ms or {}).items(), key=lambda item: int(item[0])))
+    return "serving check: passed" + (f" (p99 {figures})" if figures else "")
+
+
+def sentence(line: str) -> str:
+    """The line with a capital first letter, for a line of its own."""
+    return line[:1].upper() + line[1:]
