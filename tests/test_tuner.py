@@ -24,7 +24,7 @@ from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline import config as config_lib
 from pipeline import dag
 from tests.fixtures.data import ingest, run_cli
-from trainer_module import hyperparameters, search_record, train_loop, tuner
+from trainer_module import hyperparameters, train_loop, tuner
 from trainer_module.config import SOURCES_KEY
 
 SUBSET = 600

@@ -25,7 +25,13 @@ from tfx.components.tuner.component import TunerFnResult
 from foundation import keras_choice, names
 from trainer_module import hyperparameters, search_display, search_record, train_loop
 from trainer_module.config import (
-    EPOCHS_KEY, EXAMPLES_KEY, HOLDOUT_SHARE_KEY, LR_SCHEDULES, MIN_CLASS_SHARE_KEY, TRIALS_KEY, TrainConfig,
+    EPOCHS_KEY,
+    EXAMPLES_KEY,
+    HOLDOUT_SHARE_KEY,
+    LR_SCHEDULES,
+    MIN_CLASS_SHARE_KEY,
+    TRIALS_KEY,
+    TrainConfig,
 )
 from trainer_module.holdout import Slices, check_balance, label_counts
 from trainer_module.model import build_model
