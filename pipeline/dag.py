@@ -198,6 +198,12 @@ def create_pipeline(
         p99_ms_batch_32=config.serving_p99_ms_batch_32,
         num_examples=config.serving_check_examples,
     ).with_id(SERVING_CHECK)
+    # No data passes on this edge. TFX runs a layer of the DAG in the order
+    # of its node ids, so locally it puts the ServingCheck after the
+    # Evaluator, whose executor starts the ServingCheck's probe meanwhile
+    # (components/serving_check/early.py); on Kubeflow the ServingCheck
+    # still runs beside the Evaluator, once the baseline is chosen.
+    serving_check.add_upstream_node(baseline)
     # Staged and renamed into place; the same model is not pushed twice.
     pusher = VersionedPusher(
         model=trainer.outputs[MODEL_KEY],

@@ -64,6 +64,8 @@ def run(
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.pipeline import RunOptions
 
+    from components.serving_check import early
+
     run_options = None
     if from_nodes:
         run_options = RunOptions(from_nodes=from_nodes, base_pipeline_run_id=base_run_id)
@@ -72,15 +74,18 @@ def run(
     with dir_lock.hold(config.output_dir):
         _recover_from_killed_runs(config)
         try:
-            LocalDagRunner().run(
-                dag.create_pipeline(
-                    config,
-                    metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
-                        config.metadata_path
+            # One process runs every executor here: the Evaluator's starts
+            # the ServingCheck's probe (components/serving_check/early.py).
+            with early.enabled():
+                LocalDagRunner().run(
+                    dag.create_pipeline(
+                        config,
+                        metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
+                            config.metadata_path
+                        ),
                     ),
-                ),
-                run_options=run_options,
-            )
+                    run_options=run_options,
+                )
         except Exception as error:
             from pipeline.inspection import metadata
 
