@@ -106,7 +106,9 @@ def create_pipeline(
     from components.serving_check.component import ServingCheck
     from components.validation_gate import ValidationGate
     from components.versioned_pusher import VersionedPusher
-    from pipeline import data_validation, evaluation
+    from pipeline import data_validation, evaluation, module_wheel
+
+    module_wheel.reuse_built_wheels()
 
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
