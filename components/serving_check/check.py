@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tfx.utils import io_utils
 
+from components import saved_models
 from trainer_module import features, input_pipeline
 from trainer_module.export import SERVING_EXAMPLES, SERVING_IMAGES
 
@@ -150,7 +151,7 @@ class Probe:
 
 def _reference(model_path: str, serialized: List[bytes]) -> np.ndarray:
     """The Evaluator's route: `serving_default` on serialized tf.Examples, loaded here."""
-    serve = tf.saved_model.load(model_path).signatures[SERVING_EXAMPLES]
+    serve = saved_models.load(model_path).signatures[SERVING_EXAMPLES]
     return np.concatenate([
         serve(examples=tf.constant(serialized[i:i + 256]))[features.PREDICTIONS_KEY].numpy()
         for i in range(0, len(serialized), 256)
