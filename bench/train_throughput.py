@@ -12,6 +12,7 @@ step and fills the input cache).
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -28,12 +29,13 @@ def main() -> int:
     parser.add_argument("--train-dropout", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON",
                         help="more train settings, e.g. steps_per_call=1")
+    parser.add_argument("--out", help="keep the model and the run's summary here (default: deleted)")
     args = parser.parse_args()
     from tfx.components.trainer.fn_args_utils import FnArgs
 
     from trainer_module import task
 
-    out = tempfile.mkdtemp(prefix="train-throughput-")
+    out = args.out or tempfile.mkdtemp(prefix="train-throughput-")
     custom = {"epochs": args.epochs, "precision": args.precision, "train_dropout": args.train_dropout}
     custom.update({k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)})
     task.run_fn(FnArgs(
@@ -53,6 +55,8 @@ def main() -> int:
     print(f"BENCH images_per_second={images * len(seconds) / sum(seconds):.1f}")
     print(f"BENCH steady_images_per_second={images * len(later) / sum(later):.1f}")
     print("BENCH epochs=" + json.dumps([{k: v for k, v in e.items() if k != "train_seconds"} for e in history]))
+    if not args.out:
+        shutil.rmtree(out, ignore_errors=True)
     return 0
 
 
