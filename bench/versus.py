@@ -6,12 +6,15 @@ pair by pair, so a drift in the machine's speed cancels out.
     .venv/bin/python bench/versus.py train --base /work/wt-base --precision float32
     .venv/bin/python bench/versus.py train --base /work/wt-base --precision mixed_bfloat16
     .venv/bin/python bench/versus.py fixed --base /work/wt-base
+    .venv/bin/python bench/versus.py same --base /work/wt-base --epochs 5
 
 `train`: the Trainer's run_fn in each copy's own venv (bench/train_throughput.py)
 on the same full-MNIST Examples, images per second after the first epoch.
 `fixed`: the whole pipeline fresh in each copy (`--epochs 1`, all 70,000
 digits), then again with nothing changed: the non-training components'
 summed wall time (ML Metadata) and the cached re-run's wall time.
+`same`: the Trainer's default run (all defaults but `--epochs`) once in each
+copy on the same Examples: are its epoch lines and weights the same?
 Each copy runs with its own .venv. Wants a quiet machine; never run by the tests.
 """
 import argparse
@@ -85,6 +88,27 @@ def _fixed(tree: str, args, work: str, log_path: str) -> Dict[str, float]:
         "cached re-run, s": cached}
 
 
+def _same(args, work: str) -> None:
+    """The Trainer's default run (but `--epochs`) in each copy: epoch lines and weights."""
+    import numpy as np
+    import tensorflow as tf
+
+    found = {}
+    for side, tree in (("A", PROJECT_ROOT), ("B", os.path.abspath(args.base))):
+        out, log = os.path.join(work, f"same-{side}"), os.path.join(work, f"same-{side}.log")
+        _run(tree, [os.path.join(HERE, "train_throughput.py"), "--examples", args.examples,
+                    "--epochs", str(args.epochs), "--out", out], log)
+        with open(log) as f:
+            epochs = re.search(r"BENCH epochs=(.*)", f.read()).group(1)
+        found[side] = (epochs, tf.train.load_checkpoint(os.path.join(out, "model", "variables", "variables")))
+        print(f"  {side}: {epochs}", flush=True)
+    (lines_a, a), (lines_b, b) = found["A"], found["B"]
+    names = sorted(set(a.get_variable_to_shape_map()) - {"_CHECKPOINTABLE_OBJECT_GRAPH"})
+    differ = [n for n in names if not np.array_equal(a.get_tensor(n), b.get_tensor(n))]
+    print(f"epoch lines {'identical' if lines_a == lines_b else 'DIFFER'}; "
+          f"{len(names) - len(differ)} of {len(names)} weights identical, bit for bit", flush=True)
+
+
 def _alternate(measure: Callable, args, work: str) -> None:
     trees = {"A": PROJECT_ROOT, "B": os.path.abspath(args.base)}
     print(f"A = {trees['A']}, B = {trees['B']}; {args.pairs} pairs, A first; logs in {work}", flush=True)
@@ -103,12 +127,12 @@ def _alternate(measure: Callable, args, work: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("train", "fixed"))
+    parser.add_argument("what", choices=("train", "fixed", "same"))
     parser.add_argument("--base", required=True, help="the other project copy, with its own .venv")
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR")
                         or os.path.join(PROJECT_ROOT, "..", "shared", "data", "mnist"))
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2, help="train: epochs per run")
+    parser.add_argument("--epochs", type=int, default=2, help="train, same: epochs per run")
     parser.add_argument("--precision", default="auto", help="train: auto, float32 or mixed_bfloat16")
     parser.add_argument("--work-dir", default=None)
     args = parser.parse_args(argv)
@@ -116,8 +140,12 @@ def main(argv=None) -> int:
     work = args.work_dir or tempfile.mkdtemp(prefix="versus-")
     os.makedirs(work, exist_ok=True)
     print(f"bench/versus.py {args.what}; {os.cpu_count()} CPUs, {_cpu()}", flush=True)
-    if args.what == "train":
+    if args.what in ("train", "same"):
         args.examples = _ingest(args.mnist_dir, work)
+    if args.what == "same":
+        print(f"the Trainer's default settings, {args.epochs} epoch(s), in each copy", flush=True)
+        _same(args, work)
+    elif args.what == "train":
         print(f"precision {args.precision}, {args.epochs} epochs per run, the Trainer's defaults otherwise", flush=True)
         _alternate(_train, args, work)
     else:
