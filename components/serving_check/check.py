@@ -91,9 +91,13 @@ class Probe:
     def __init__(self, model_path: str):
         self.model_path = model_path
         self.request_dir = tempfile.mkdtemp(prefix="serving-check-")
-        # A local copy: a server loads from its own disk, and the probe then
-        # needs no object-store credentials or plugins.
-        io_utils.copy_dir(model_path, os.path.join(self.request_dir, "model"))
+        try:
+            # A local copy: a server loads from its own disk, and the probe
+            # then needs no object-store credentials or plugins.
+            io_utils.copy_dir(model_path, os.path.join(self.request_dir, "model"))
+        except Exception:
+            shutil.rmtree(self.request_dir, ignore_errors=True)
+            raise
         with open(os.path.join(self.request_dir, "request.json"), "w") as f:
             json.dump({
                 "examples_signature": SERVING_EXAMPLES, "examples_input": "examples",
@@ -107,10 +111,14 @@ class Probe:
         # -I: no script directory, working directory, PYTHON* variables or user
         # site on sys.path; the probe itself refuses the project's packages.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", PROBE, self.request_dir], cwd=self.request_dir, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        # Its output goes to a file: a pipe nobody reads until `answer` could
+        # fill up and stall the probe while it loads.
+        self._log = os.path.join(self.request_dir, "probe.log")
+        with open(self._log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", PROBE, self.request_dir], cwd=self.request_dir, env=env,
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True,
+            )
 
     def answer(self, serialized: List[bytes]) -> Dict[str, Any]:
         """Stages the digits, lets the probe go on, and returns its response
@@ -121,14 +129,15 @@ class Probe:
         images = input_pipeline.parse_images(tf.constant(serialized)).numpy()
         np.save(os.path.join(self.request_dir, "images.npy"), images)
         try:
-            stdout, stderr = self.process.communicate("go\n", timeout=TIMEOUT_SECONDS)
+            self.process.communicate("go\n", timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.communicate()
             return {"ok": False, "error": f"no answer within {TIMEOUT_SECONDS} s"}
         path = os.path.join(self.request_dir, "response.json")
         if not os.path.exists(path):
-            tail = (stderr or stdout).strip().splitlines()[-1:] or ["no output"]
+            with open(self._log) as log:
+                tail = log.read().strip().splitlines()[-1:] or ["no output"]
             return {"ok": False, "error": f"the serving process exited with status {self.process.returncode}: {tail[0]}"}
         with open(path) as f:
             response = json.load(f)
