@@ -45,6 +45,7 @@ def _worker(strategy_name: str, global_batch: int, steps: int, repeats: int) -> 
     import tensorflow as tf
 
     from trainer_module import train_loop
+    from trainer_module.config import TrainConfig
     from trainer_module.model import build_model
 
     tf.keras.utils.set_random_seed(0)
@@ -52,12 +53,13 @@ def _worker(strategy_name: str, global_batch: int, steps: int, repeats: int) -> 
     images = rng.random((global_batch, 28, 28, 1), dtype=np.float32)
     labels = rng.integers(0, 10, global_batch)
     dataset = tf.data.Dataset.from_tensors((images, labels)).repeat(steps)
+    per_call = TrainConfig().steps_per_call  # the Trainer's default, both ways
     if strategy is None:
-        runner = train_loop.Steps(build_model(), 0.001)
+        runner = train_loop.Steps(build_model(), 0.001, steps_per_call=per_call)
     else:
         with strategy.scope():
             model = build_model()
-        runner = distribution.ReplicatedSteps(model, 0.001, strategy, global_batch)
+        runner = distribution.ReplicatedSteps(model, 0.001, strategy, global_batch, steps_per_call=per_call)
         dataset = distribution.distribute(strategy, dataset)
     runner.train_epoch(dataset)  # warm-up: traces the step, fills caches
     rates = []

@@ -2,8 +2,12 @@
 
 In one invocation, for each repeat: the bare script for E epochs; the whole
 pipeline, fresh (new output directory, nothing cached), for the same E
-epochs; the pipeline again with nothing changed (the cached re-run); and the
-training step's compute-only ceiling. Then the medians.
+epochs; the pipeline again with nothing changed (the cached re-run); the
+training step's compute-only ceiling in float32 and in mixed_bfloat16; and,
+on a CPU with bfloat16 units, the Trainer's run_fn alone in the precision
+the pipeline did not choose, on the same examples, so that both precisions'
+training throughput is set against their ceilings. Then the medians, with
+the share of the pipeline's wall time spent outside its training loop.
 
     make bench                      # E=3, all 70,000 digits, 3 repeats
     .venv/bin/python bench/run.py --epochs 1 --repeats 1 --max-examples-per-split 5000
@@ -25,6 +29,7 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from sampling import CpuSampler
+from stalls import STALL_IDLE_SECONDS, bare_epochs
 
 from foundation import names
 from foundation.names import TRAINING_SUMMARY_FILE
@@ -36,6 +41,7 @@ PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 # Everything but the Trainer: what the pipeline adds to training.
 TRAINER = names.TRAINER
+PRECISIONS = ("float32", "mixed_bfloat16")  # both ceilings, every repeat
 
 
 def measure(command: List[str], env: Dict[str, str], log_path: str) -> Dict[str, object]:
@@ -66,21 +72,6 @@ def bench_value(output: str, name: str) -> float:
     return float(re.search(rf"BENCH {name}=([0-9.]+)", output).group(1))
 
 
-# An epoch stalled when its process sat idle (under a tenth of a core) for
-# this long in all: the tf.data autotune stall (docs/performance.md) idled
-# the whole process for about 29 s. A machine running slowly is not idle.
-STALL_IDLE_SECONDS = 5.0
-IDLE_SHARE_OF_A_CORE = 0.1
-
-
-def idle_seconds(samples: List[Tuple[float, float]], start: float, end: float) -> float:
-    """Seconds in [start, end] the sampled process used under a tenth of a core."""
-    return sum(
-        t1 - t0 for (t0, c0), (t1, c1) in zip(samples, samples[1:])
-        if start <= t0 and t1 <= end and c1 - c0 < IDLE_SHARE_OF_A_CORE * (t1 - t0)
-    )
-
-
 def cpu_model() -> str:
     """The CPU's model name, and whether it has bfloat16 units: figures from
     different CPUs must not be compared."""
@@ -90,15 +81,6 @@ def cpu_model() -> str:
         names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
     found = sorted(precision.cpu_flags() & set(precision.BF16_FLAGS))
     return f"{names[0] if names else 'unknown CPU'} ({', '.join(found) or 'no bfloat16 units'})"
-
-
-def bare_epochs(output: str, samples: List[Tuple[float, float]]) -> List[Dict[str, float]]:
-    """The bare script's epochs: wall and CPU seconds, and idle seconds."""
-    epochs = []
-    for wall, cpu, end in re.findall(r"BENCH epoch wall=([0-9.]+) cpu=([0-9.]+) end=([0-9.]+)", output):
-        wall, end = float(wall), float(end)
-        epochs.append({"wall": wall, "cpu": float(cpu), "idle": idle_seconds(samples, end - wall, end)})
-    return epochs
 
 
 def bare_script(args, env, log_dir) -> Dict[str, float]:
@@ -138,24 +120,49 @@ def pipeline_run(args, env, output_dir: str, log_path: str) -> Dict[str, float]:
     result["blessed"] = summary.blessed
     trainer = nodes[TRAINER]
     with open(os.path.join(trainer.outputs[names.MODEL_RUN_KEY][0].uri, TRAINING_SUMMARY_FILE)) as f:
-        history = json.load(f)["history"]
+        summary = json.load(f)
+    history, summary_seconds = summary["history"], summary["train_seconds"]
     counts = metadata.custom_value(trainer.inputs[names.EXAMPLES_KEY][0], "example_counts")
     train_images = (counts if isinstance(counts, dict) else json.loads(counts))["train"]
     epoch_seconds = [epoch["train_seconds"] for epoch in history]
     result["images_per_second"] = train_images * len(history) / sum(epoch_seconds)
+    result["outside_training"] = 1 - summary_seconds / result["wall"]
+    result["examples_uri"] = trainer.inputs[names.EXAMPLES_KEY][0].uri
     # Past the first epoch, which also traces the step and fills the cache.
     later = epoch_seconds[1:] or epoch_seconds
     result["steady_images_per_second"] = train_images * len(later) / sum(later)
     return result
 
 
-def ceiling(args, env, log_dir) -> float:
+def ceiling(args, env, log_dir, precision: str) -> float:
     dropout = "--train-dropout" if args.train_dropout else "--no-train-dropout"
     result = measure(
-        [sys.executable, "bench/compute_ceiling.py", dropout, "--precision", args.precision], env,
-        os.path.join(log_dir, "ceiling.log"),
+        [sys.executable, "bench/compute_ceiling.py", dropout, "--precision", precision], env,
+        os.path.join(log_dir, f"ceiling-{precision}.log"),
     )
     return bench_value(result["output"], "ceiling_images_per_second")
+
+
+def precisions(args) -> Tuple[str, Optional[str]]:
+    """(the policy the pipeline trains in, the other one to time the Trainer
+    in too): bfloat16 only where the CPU has bfloat16 units (else emulated)."""
+    from trainer_module import precision
+
+    chosen = precision.choose(args.precision).policy
+    other = precision.FLOAT32 if chosen == precision.MIXED_BFLOAT16 else precision.MIXED_BFLOAT16
+    has_units = precision.choose(precision.AUTO).policy == precision.MIXED_BFLOAT16
+    return chosen, (other if has_units else None)
+
+
+def trainer_alone(args, env, log_dir, examples_uri: str, precision: str) -> float:
+    """The Trainer's run_fn on the fresh run's examples, in `precision`: its
+    images per second (bench/train_throughput.py)."""
+    dropout = "--train-dropout" if args.train_dropout else "--no-train-dropout"
+    result = measure(
+        [sys.executable, "bench/train_throughput.py", "--examples", examples_uri, "--epochs", str(args.epochs),
+         "--precision", precision, dropout], env, os.path.join(log_dir, f"trainer-{precision}.log"),
+    )
+    return bench_value(result["output"], "images_per_second")
 
 
 def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
@@ -175,7 +182,12 @@ def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
     print(f"  pipeline, fresh {fresh['wall']:7.1f} s", flush=True)
     cached = pipeline_run(args, env, output_dir, os.path.join(work_dir, "cached.log"))
     print(f"  pipeline, again {cached['wall']:7.1f} s (executed: {', '.join(cached['executed']) or 'nothing'})", flush=True)
-    top = float("nan") if args.pipeline_only else ceiling(args, env, work_dir)
+    chosen, other = precisions(args)
+    tops = {} if args.pipeline_only else {p: ceiling(args, env, work_dir, p) for p in PRECISIONS}
+    throughput = {chosen: fresh["images_per_second"]}
+    if other and not args.pipeline_only:
+        throughput[other] = trainer_alone(args, env, work_dir, fresh["examples_uri"], other)
+    top = tops.get(chosen, float("nan"))
     non_training = sum(
         seconds for node, (seconds, _) in fresh["components"].items() if node != TRAINER
     )
@@ -188,6 +200,8 @@ def one_repeat(args, env, work_dir: str) -> Dict[str, object]:
         "images_per_second": fresh["images_per_second"],
         "steady_images_per_second": fresh["steady_images_per_second"],
         "ceiling_images_per_second": top,
+        "against_ceiling": {p: throughput[p] / tops[p] for p in throughput if p in tops},
+        "outside_training": fresh["outside_training"],
         "throughput_ratio": fresh["images_per_second"] / top,
         "steady_throughput_ratio": fresh["steady_images_per_second"] / top,
         "bare_rss_gib": bare["peak_rss_gib"], "pipeline_rss_gib": fresh["peak_rss_gib"],
@@ -204,6 +218,10 @@ def print_repeat(r: Dict[str, object]) -> None:
     print(f"  training: {r['images_per_second']:.0f} images/s "
           f"({r['steady_images_per_second']:.0f} after epoch 1); "
           f"ceiling {r['ceiling_images_per_second']:.0f} images/s")
+    print("  training / ceiling, by precision: " + ", ".join(
+        f"{p} {ratio:.3f}" for p, ratio in r["against_ceiling"].items())
+          + "  (the one not chosen: the Trainer's run_fn alone on the same examples)")
+    print(f"  share of the run outside the training loop: {r['outside_training']:.1%}")
     print(f"  peak RSS: bare {r['bare_rss_gib']:.2f} GiB, pipeline {r['pipeline_rss_gib']:.2f} GiB")
     print(f"  test accuracy: bare {r['bare_accuracy']:.4f}, pipeline (TFMA) {r['pipeline_accuracy']:.4f}"
           f" ({'blessed' if r['blessed'] else 'NOT blessed'})", flush=True)
@@ -267,6 +285,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     ]
     for label, key, fmt in rows:
         print(f"  {label:44s} {fmt.format(median(results, key))}")
+    print(f"  {'share of the run outside the training loop':44s} {median(results, 'outside_training'):.1%}")
+    for p in results[0]["against_ceiling"]:
+        ratio = statistics.median(r["against_ceiling"][p] for r in results)
+        print(f"  {'training / ceiling, ' + p:44s} {ratio:.3f}")
     if not args.pipeline_only:
         stalled = sum(len(r["bare_stalled"]) for r in results)
         print(f"  bare script epochs stalled (process idle)   {stalled} of {len(results) * args.epochs}")

@@ -35,6 +35,7 @@ from tfx.types import channel, component_spec, standard_artifacts, standard_comp
 from tfx.utils import io_utils, path_utils
 
 from components import version_choice, versioned_pusher
+from components.serving_check import early
 from foundation.names import BASELINE_MODEL_KEY, MODEL_KEY
 
 SERVING_DIR_KEY = version_choice.SERVING_DIR_KEY
@@ -104,6 +105,9 @@ class EvaluatorExecutor(tfx_evaluator.Executor):
     """TFX's Evaluator executor, reading an empty baseline artifact as none."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
+        # The ServingCheck's probe loads the candidate meanwhile (local runs).
+        [candidate] = input_dict[standard_component_specs.MODEL_KEY]
+        early.start(path_utils.serving_model_path(candidate.uri))
         key = standard_component_specs.BASELINE_MODEL_KEY
         if input_dict.get(key) and not has_model(input_dict[key][0]):
             input_dict = {k: v for k, v in input_dict.items() if k != key}

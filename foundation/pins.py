@@ -24,6 +24,7 @@ class IncompatibleVersion(RuntimeError):
 PINS: Dict[str, Tuple[str, List[str]]] = {
     "tfx": ("1.16.0", [
         "kubeflow_v2_executor (TFX's private _parse_flags)",
+        "reuse_built_module_wheels (TFX's udf_utils.package_user_module_file and private _get_version_hash)",
         "adapt_kfp_executor_input in pipeline/launch/kubeflow_task.py (what TFX's KFP v2 entry point cannot read from KFP 2.0-2.17 backends)",
     ]),
     "kfp": ("2.5.0", [

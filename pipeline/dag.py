@@ -21,6 +21,7 @@ from components.serving_check.component import ServingCheck
 from components.tuner import Tuner
 from components.validation_gate import ValidationGate
 from components.versioned_pusher import VersionedPusher
+from foundation import compat
 from foundation.names import (
     ANOMALIES_KEY,
     BASELINE_MODEL_KEY,
@@ -80,6 +81,7 @@ def create_pipeline(
       trainer_platform_config: the orchestrator's resource request for the
         Trainer (a KFP ResourceSpec on Kubeflow); None: the default.
     """
+    compat.reuse_built_module_wheels()
 
     example_gen = MnistExampleGen(
         mnist_dir=config.mnist_dir or None,
@@ -175,6 +177,12 @@ def create_pipeline(
         p99_ms_batch_32=config.serving_p99_ms_batch_32,
         num_examples=config.serving_check_examples,
     ).with_id(SERVING_CHECK)
+    # No data passes on this edge. TFX runs a layer of the DAG in the order
+    # of its node ids, so locally it puts the ServingCheck after the
+    # Evaluator, whose executor starts the ServingCheck's probe meanwhile
+    # (components/serving_check/early.py); on Kubeflow the ServingCheck
+    # still runs beside the Evaluator, once the baseline is chosen.
+    serving_check.add_upstream_node(baseline)
     # Staged and renamed into place; the same model is not pushed twice.
     pusher = VersionedPusher(
         model=trainer.outputs[MODEL_KEY],

@@ -190,3 +190,24 @@ def test_an_unservable_model_is_not_blessed_and_not_pushed(examples, tmp_path, e
     assert blessing.get_string_custom_property(names.SERVING_REASON_PROPERTY).startswith(says)
     for pusher in PUSHERS:
         assert _push(pusher, model, blessing, tmp_path) == (False, []), pusher
+
+
+def test_a_probe_started_early_is_taken_over_and_an_unclaimed_one_is_stopped(examples, tmp_path):
+    from components.serving_check import early
+
+    _export_good(tmp_path / "model")
+    model = _model_artifact(tmp_path / "model")
+    path = os.path.join(str(tmp_path / "model"), "Format-Serving")
+    early.start(path)
+    assert early.take(path) is None  # outside a run that opted in, nothing starts
+    with early.enabled():
+        early.start(path)
+        started = early._started[path]
+        blessing = _serving_check(model, examples, tmp_path)  # takes it over
+        assert early.take(path) is None
+        assert started.process.returncode == 0 and not os.path.exists(started.request_dir)
+        early.start(str(tmp_path / "model"))  # never claimed
+        unclaimed = early._started[str(tmp_path / "model")]
+    assert unclaimed.process.poll() is not None and not os.path.exists(unclaimed.request_dir)
+    result = json.loads(open(os.path.join(blessing.uri, names.SERVING_CHECK_RESULT_FILE)).read())
+    assert result["blessed"] and result["examples_checked"] == NUM_EXAMPLES

@@ -65,6 +65,12 @@ class TrainConfig:
     # TensorBoard step scalars every N training steps (0: none; the per-epoch
     # scalars, the HParams record and the misclassified digits stay).
     summary_every_steps: int = 50
+    # Steps per tf.function call in the custom loop, training and the test
+    # pass (trainer_module/step_groups.py); 1 calls the step from Python for
+    # every batch, as the seed does. The weights are the same either way. 50
+    # divides summary_every_steps' 50, so no group is cut short for a
+    # scalar; how it was chosen: docs/performance.md.
+    steps_per_call: int = 50
 
     def __post_init__(self):
         if self.loop not in LOOPS:
@@ -90,7 +96,7 @@ class TrainConfig:
             )
         if not self.train_dropout and self.loop != "custom":
             raise ValueError("train_dropout off needs loop 'custom': model.fit trains with dropout on")
-        for name in ("epochs", "batch_size", "shuffle_buffer", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "shuffle_buffer", "eval_batch_size", "steps_per_call"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
 

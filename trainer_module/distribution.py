@@ -14,7 +14,7 @@ from typing import Dict, Iterator, Optional
 import tensorflow as tf
 import tf_keras as keras
 
-from trainer_module import train_loop
+from trainer_module import step_groups, train_loop
 from trainer_module.config import TrainConfig
 
 Strategy = Optional[tf.distribute.Strategy]
@@ -95,10 +95,12 @@ class ReplicatedSteps(train_loop.Steps):
     of the global batch's mean loss. The metrics, made in the strategy's
     scope, sum their totals and counts across replicas and workers when read.
 
-    An epoch is one tf.function call that iterates the distributed dataset in
-    the graph. Iterated from Python, a multi-worker dataset runs an eager
-    all-reduce at every step (do all workers still have data?), several times
-    slower (docs/performance.md).
+    Steps run in groups (trainer_module/step_groups.py), whose calls iterate
+    the distributed dataset in the graph: iterated from Python, a multi-worker
+    dataset runs an eager all-reduce at every step (do all workers still have
+    data?), several times slower (docs/performance.md). `examples_seen` is
+    this worker's share of the data: evidence that batches were split, not
+    repeated, across workers.
     """
 
     def __init__(
@@ -108,17 +110,15 @@ class ReplicatedSteps(train_loop.Steps):
         strategy: tf.distribute.Strategy,
         global_batch_size: int,
         dropout: bool = True,
+        steps_per_call: int = 1,
     ):
         with strategy.scope():
-            super().__init__(model, learning_rate, dropout)
+            super().__init__(model, learning_rate, dropout, steps_per_call)
             self.loss_object = keras.losses.SparseCategoricalCrossentropy(
                 reduction=keras.losses.Reduction.NONE
             )
         self.strategy = strategy
         self.global_batch_size = global_batch_size
-        # This worker's share of the data, all epochs: evidence that batches
-        # were split, not repeated, across workers.
-        self.local_examples = 0
 
     def train_step(self, images, labels):
         self.strategy.run(self._replica_train_step, args=(images, labels))
@@ -143,34 +143,19 @@ class ReplicatedSteps(train_loop.Steps):
         self.test_loss.update_state(self.loss_object(labels, prediction))
         self.test_accuracy.update_state(labels, prediction)
 
-    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None, summaries=None) -> int:
-        """`summaries` takes no step scalars here: the epoch is one tf.function."""
-        steps, examples = self._train_epoch(dataset)
-        self.local_examples += int(examples)
-        if bar:
-            bar.update(int(steps))
-        return int(steps)
+    def batch_examples(self, labels):
+        return sum(tf.shape(t)[0] for t in self.strategy.experimental_local_results(labels))
 
-    @tf.function
-    def _train_epoch(self, dataset):
-        steps, examples = tf.constant(0), tf.constant(0)
-        for images, labels in dataset:
-            self.train_step(images, labels)
-            steps += 1
-            examples += sum(
-                tf.shape(t)[0] for t in self.strategy.experimental_local_results(labels)
-            )
-        return steps, examples
+    def train_epoch(self, dataset, bar: Optional[keras.utils.Progbar] = None, summaries=None) -> int:
+        """In groups of steps_per_call, one step per call included: `summaries`
+        takes no step scalars here (reading the metrics is a collective, and
+        only the chief writes them)."""
+        return step_groups.train_epoch(self, dataset, bar)
 
     def test_epoch(self, dataset, summaries=None) -> None:
-        """Hands `summaries` no predictions: the pass is one tf.function, so
-        the misclassified digits come from their own inference on the chief."""
-        self._test_epoch(dataset)
-
-    @tf.function
-    def _test_epoch(self, dataset):
-        for images, labels in dataset:
-            self.test_step(images, labels)
+        """Hands `summaries` no predictions: the misclassified digits come
+        from their own inference on the chief."""
+        step_groups.test_epoch(self, dataset)
 
 
 def train(
@@ -186,7 +171,7 @@ def train(
     undistributed eval data), no step scalars."""
     steps = ReplicatedSteps(
         model, train_loop.learning_rate_for(config, train_ds), strategy,
-        config.batch_size, config.train_dropout,
+        config.batch_size, config.train_dropout, config.steps_per_call,
     )
     history = train_loop.run_epochs(
         steps, distribute(strategy, train_ds), distribute(strategy, eval_ds), config.epochs,
@@ -196,7 +181,7 @@ def train(
     print(
         f"{where.get('task', 'local')}{' (chief)' if where['chief'] else ''}, one of "
         f"{where['workers']} worker(s), {where['replicas_in_sync']} replica(s) in sync: "
-        f"trained on {steps.local_examples} examples here in {config.epochs} epoch(s)",
+        f"trained on {steps.examples_seen} examples here in {config.epochs} epoch(s)",
         flush=True,
     )
     return history

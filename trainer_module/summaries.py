@@ -82,17 +82,30 @@ class Summaries:
         self._mark = (self.step, time.monotonic())
         self._tested = []
 
+    def wants_test_batches(self) -> bool:
+        """Whether the grid still needs test batches' predictions this epoch."""
+        return self.enabled and sum(len(kept[1]) for kept in self._tested) < _SAMPLE_SIZE
+
     def test_batch(self, images, labels, prediction) -> None:
         """Each test-pass batch (custom loop): the first _SAMPLE_SIZE digits
         and what the pass predicted for them."""
-        if not self.enabled or sum(len(kept[1]) for kept in self._tested) >= _SAMPLE_SIZE:
+        if not self.wants_test_batches():
             return
         self._tested.append((images.numpy(), labels.numpy(), np.argmax(prediction.numpy(), axis=-1)))
 
-    def train_step(self, read) -> None:
-        """After each training step; every N steps, `read()` gives
+    def steps_to_next_scalar(self) -> Optional[int]:
+        """Training steps until the next step scalars (None: none to take), so
+        that a group of steps can end there."""
+        every = self.config.summary_every_steps
+        if not self.enabled or not every:
+            return None
+        return every - self.step % every
+
+    def train_step(self, read, steps: int = 1) -> None:
+        """After each training step, or group of `steps` steps that ends at
+        or before the next scalar step; every N steps, `read()` gives
         (running loss, running accuracy, learning rate)."""
-        self.step += 1
+        self.step += steps
         every = self.config.summary_every_steps
         if not self.enabled or not every or self.step % every:
             return

@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional
 import tensorflow as tf
 import tf_keras as keras
 
-from trainer_module import schedules
+from trainer_module import schedules, step_groups
 from trainer_module.config import TrainConfig
 from trainer_module.summaries import Summaries
 
@@ -30,9 +30,16 @@ History = List[Dict[str, float]]
 class Steps:
     """The seed's `train_step`/`test_step` with their loss, optimizer and metrics."""
 
-    def __init__(self, model: keras.Model, learning_rate, dropout: bool = True):
+    def __init__(
+        self, model: keras.Model, learning_rate, dropout: bool = True, steps_per_call: int = 1
+    ):
         self.model = model
         self.dropout = dropout
+        # 1: the seed's loop, one step per call from Python; more: the
+        # grouped calls of trainer_module/step_groups.py.
+        self.steps_per_call = steps_per_call
+        # Examples the grouped calls trained on, all epochs.
+        self.examples_seen = 0
         self.loss_object = keras.losses.SparseCategoricalCrossentropy()
         self.optimizer = keras.optimizers.Adam(learning_rate)
         self.train_loss = keras.metrics.Mean(name="train_loss")
@@ -65,13 +72,26 @@ class Steps:
         self.test_accuracy(labels, prediction)
         return prediction
 
+    @tf.function
+    def train_group(self, iterator, limit):
+        return step_groups.run_group(self.train_step, iterator, limit, self.batch_examples)
+
+    @tf.function
+    def test_group(self, iterator, limit):
+        return step_groups.run_group(self.test_step, iterator, limit, self.batch_examples)
+
+    def batch_examples(self, labels):
+        return tf.shape(labels)[0]
+
     def train_epoch(
         self,
         dataset,
         bar: Optional[keras.utils.Progbar] = None,
         summaries: Optional[Summaries] = None,
     ) -> int:
-        """One pass over `dataset`, step by step; returns the number of steps."""
+        """One pass over `dataset`; returns the number of steps."""
+        if self.steps_per_call > 1:
+            return step_groups.train_epoch(self, dataset, bar, summaries)
         step = 0
         for step, (images, labels) in enumerate(dataset, start=1):
             self.train_step(images, labels)
@@ -92,6 +112,8 @@ class Steps:
     def test_epoch(self, dataset, summaries: Optional[Summaries] = None) -> None:
         """The test pass; `summaries` sees its first batches' predictions, for
         the misclassified digits (so they need no inference of their own)."""
+        if self.steps_per_call > 1:
+            return step_groups.test_epoch(self, dataset, summaries)
         for images, labels in dataset:
             prediction = self.test_step(images, labels)
             if summaries:
@@ -175,7 +197,9 @@ def train_custom(
     config: TrainConfig,
     summaries: Optional[Summaries] = None,
 ) -> History:
-    steps = Steps(model, learning_rate_for(config, train_ds), dropout=config.train_dropout)
+    steps = Steps(
+        model, learning_rate_for(config, train_ds), config.train_dropout, config.steps_per_call
+    )
     return run_epochs(steps, train_ds, eval_ds, config.epochs, summaries, eval_ds)
 
 

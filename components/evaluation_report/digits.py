@@ -16,6 +16,7 @@ from tfx import types
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
+from components import saved_models
 from trainer_module import features, input_pipeline
 from trainer_module.features import SERVING_IMAGES
 
@@ -49,7 +50,7 @@ def png_base64(pixels: np.ndarray) -> str:
 def misclassified(examples: types.Artifact, split: str, model: types.Artifact) -> Dict[str, Any]:
     """Test digits the exported model (`serving_images`) gets wrong, the most
     confident mistakes first: the first MAX_MISCLASSIFIED or more in file order."""
-    serve = tf.saved_model.load(path_utils.serving_model_path(model.uri)).signatures[SERVING_IMAGES]
+    serve = saved_models.load(path_utils.serving_model_path(model.uri)).signatures[SERVING_IMAGES]
     examined, wrong = 0, []
     for pixels, labels in _batches(examples, split, _BATCH):
         probabilities = serve(images=input_pipeline.scale_pixels(tf.constant(pixels)))[features.PREDICTIONS_KEY].numpy()

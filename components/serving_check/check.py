@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tfx.utils import io_utils
 
+from components import saved_models
 from trainer_module import features, input_pipeline
 from trainer_module.features import SERVING_EXAMPLES, SERVING_IMAGES
 
@@ -83,72 +84,105 @@ def _labels(serialized: List[bytes]) -> np.ndarray:
     return tf.io.parse_example(tf.constant(serialized), spec)[features.LABEL_KEY].numpy()
 
 
-def _stage(request_dir: str, model_path: str, serialized: List[bytes]) -> None:
-    # A local copy: a server loads from its own disk, and the probe then
-    # needs no object-store credentials or plugins.
-    io_utils.copy_dir(model_path, os.path.join(request_dir, "model"))
-    with tf.io.TFRecordWriter(os.path.join(request_dir, "examples.tfrecord")) as writer:
-        for record in serialized:
-            writer.write(record)
-    np.save(os.path.join(request_dir, "images.npy"), input_pipeline.parse_images(tf.constant(serialized)).numpy())
-    with open(os.path.join(request_dir, "request.json"), "w") as f:
-        json.dump({
-            "examples_signature": SERVING_EXAMPLES, "examples_input": "examples",
-            "images_signature": SERVING_IMAGES, "images_input": "images",
-            "output_key": features.PREDICTIONS_KEY,
-            "refuse_packages": list(PROJECT_PACKAGES),
-            "batch_sizes": list(BATCH_SIZES),
-            "repeats": {str(k): v for k, v in REPEATS.items()},
-            "warmup": WARMUP,
-        }, f)
+class Probe:
+    """probe.py in a fresh, isolated interpreter, loading a local copy of the
+    model from the moment it is made; `answer` hands it the digits."""
 
+    def __init__(self, model_path: str):
+        self.model_path = model_path
+        self.request_dir = tempfile.mkdtemp(prefix="serving-check-")
+        try:
+            # A local copy: a server loads from its own disk, and the probe
+            # then needs no object-store credentials or plugins.
+            io_utils.copy_dir(model_path, os.path.join(self.request_dir, "model"))
+        except Exception:
+            shutil.rmtree(self.request_dir, ignore_errors=True)
+            raise
+        with open(os.path.join(self.request_dir, "request.json"), "w") as f:
+            json.dump({
+                "examples_signature": SERVING_EXAMPLES, "examples_input": "examples",
+                "images_signature": SERVING_IMAGES, "images_input": "images",
+                "output_key": features.PREDICTIONS_KEY,
+                "refuse_packages": list(PROJECT_PACKAGES),
+                "batch_sizes": list(BATCH_SIZES),
+                "repeats": {str(k): v for k, v in REPEATS.items()},
+                "warmup": WARMUP,
+            }, f)
+        # -I: no script directory, working directory, PYTHON* variables or user
+        # site on sys.path; the probe itself refuses the project's packages.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        # Its output goes to a file: a pipe nobody reads until `answer` could
+        # fill up and stall the probe while it loads.
+        self._log = os.path.join(self.request_dir, "probe.log")
+        with open(self._log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", PROBE, self.request_dir], cwd=self.request_dir, env=env,
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True,
+            )
 
-def _probe(request_dir: str) -> Dict[str, Any]:
-    """Runs probe.py in a fresh, isolated interpreter; its response."""
-    # -I: no script directory, working directory, PYTHON* variables or user
-    # site on sys.path; the probe itself refuses the project's packages.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-I", PROBE, request_dir], cwd=request_dir, env=env,
-            capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
-        )
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"no answer within {TIMEOUT_SECONDS} s"}
-    path = os.path.join(request_dir, "response.json")
-    if not os.path.exists(path):
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {"ok": False, "error": f"the serving process exited with status {completed.returncode}: {tail[0]}"}
-    with open(path) as f:
-        return json.load(f)
+    def answer(self, serialized: List[bytes]) -> Dict[str, Any]:
+        """Stages the digits, lets the probe go on, and returns its response
+        with its outputs ({signature: predictions}) under "outputs"."""
+        with tf.io.TFRecordWriter(os.path.join(self.request_dir, "examples.tfrecord")) as writer:
+            for record in serialized:
+                writer.write(record)
+        images = input_pipeline.parse_images(tf.constant(serialized)).numpy()
+        np.save(os.path.join(self.request_dir, "images.npy"), images)
+        try:
+            self.process.communicate("go\n", timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            return {"ok": False, "error": f"no answer within {TIMEOUT_SECONDS} s"}
+        path = os.path.join(self.request_dir, "response.json")
+        if not os.path.exists(path):
+            with open(self._log) as log:
+                tail = log.read().strip().splitlines()[-1:] or ["no output"]
+            return {"ok": False, "error": f"the serving process exited with status {self.process.returncode}: {tail[0]}"}
+        with open(path) as f:
+            response = json.load(f)
+        if response.get("ok"):
+            with np.load(os.path.join(self.request_dir, "outputs.npz")) as outputs:
+                response["outputs"] = {name: outputs[name] for name in outputs.files}
+        return response
+
+    def close(self) -> None:
+        """Stops the probe if it still runs (an end of input stops it), and
+        deletes its directory."""
+        if self.process.poll() is None:
+            try:
+                self.process.communicate("", timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+        shutil.rmtree(self.request_dir, ignore_errors=True)
 
 
 def _reference(model_path: str, serialized: List[bytes]) -> np.ndarray:
     """The Evaluator's route: `serving_default` on serialized tf.Examples, loaded here."""
-    serve = tf.saved_model.load(model_path).signatures[SERVING_EXAMPLES]
+    serve = saved_models.load(model_path).signatures[SERVING_EXAMPLES]
     return np.concatenate([
         serve(examples=tf.constant(serialized[i:i + 256]))[features.PREDICTIONS_KEY].numpy()
         for i in range(0, len(serialized), 256)
     ])
 
 
-def run(model_path: str, eval_split_uri: str, bounds: Bounds) -> Result:
-    serialized = eval_examples(eval_split_uri, bounds.num_examples)
-    result = Result(reasons=[], bounds={f"p99_ms_batch_{k}": v for k, v in bounds.p99_ms.items()})
-    if not serialized:
-        result.reasons.append(f"no eval examples to serve under {eval_split_uri}")
-        return result
-    request_dir = tempfile.mkdtemp(prefix="serving-check-")
+def run(model_path: str, eval_split_uri: str, bounds: Bounds, probe: Optional[Probe] = None) -> Result:
+    """`probe`: one already started on `model_path` (components/serving_check/early.py)."""
+    probe = probe or Probe(model_path)
     try:
-        _stage(request_dir, model_path, serialized)
-        response = _probe(request_dir)
-        if not response.get("ok"):
-            result.reasons.append(f"the model does not serve in a fresh process: {response.get('error')}")
+        serialized = eval_examples(eval_split_uri, bounds.num_examples)
+        result = Result(reasons=[], bounds={f"p99_ms_batch_{k}": v for k, v in bounds.p99_ms.items()})
+        if not serialized:
+            result.reasons.append(f"no eval examples to serve under {eval_split_uri}")
             return result
-        with np.load(os.path.join(request_dir, "outputs.npz")) as outputs:
-            answered = {name: outputs[name] for name in outputs.files}
+        response = probe.answer(serialized)
     finally:
-        shutil.rmtree(request_dir, ignore_errors=True)
+        probe.close()
+    if not response.get("ok"):
+        result.reasons.append(f"the model does not serve in a fresh process: {response.get('error')}")
+        return result
+    answered = response["outputs"]
 
     result.examples_checked = len(serialized)
     result.digits_checked = sorted(int(d) for d in set(_labels(serialized)))

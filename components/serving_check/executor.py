@@ -20,7 +20,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
-from components.serving_check import check
+from components.serving_check import check, early
 from foundation import text
 from foundation.names import (
     EVAL_SPLIT,
@@ -84,10 +84,10 @@ class Executor(base_executor.BaseExecutor):
                     32: float(exec_properties[P99_MS_BATCH_32_KEY])},
             num_examples=int(exec_properties[NUM_EXAMPLES_KEY]),
         )
+        model_path = path_utils.serving_model_path(model.uri)
         result = check.run(
-            path_utils.serving_model_path(model.uri),
-            artifact_utils.get_split_uri([examples], EVAL_SPLIT),
-            bounds,
+            model_path, artifact_utils.get_split_uri([examples], EVAL_SPLIT), bounds,
+            probe=early.take(model_path),
         )
         mark(blessing, result)
         p99 = {size: result.worst(size, "p99_ms") for size in check.BATCH_SIZES} if result.blessed else None

@@ -12,7 +12,14 @@ TensorFlow, and talks to its caller through files in REQUEST_DIR:
   out: outputs.npz (each signature's predictions), response.json (latencies,
        or the error that stopped it)
 
-Exit status 0 when it answered; otherwise response.json says why.
+It works in two phases, like a server that starts, then takes requests:
+first it loads TensorFlow and the model (model/ and request.json must be
+there when it starts); then it waits for a line on its standard input, and
+reads the digits only after it. So its caller can start it early and stage
+the digits meanwhile; an end of input instead of the line ends it at once.
+
+Exit status 0 when it answered (or was told to stop); otherwise
+response.json says why.
 """
 import importlib.abc
 import json
@@ -73,6 +80,8 @@ def serve(request_dir):
             raise KeyError(f"the SavedModel has no signature {name!r} (it has {sorted(model.signatures)})")
         signatures[name] = model.signatures[name]
 
+    if not sys.stdin.readline():
+        return None  # the caller no longer wants an answer
     output = request["output_key"]
     examples = np.array(
         [record.numpy() for record in tf.data.TFRecordDataset(os.path.join(request_dir, "examples.tfrecord"))],
@@ -105,6 +114,8 @@ def main(argv):
     request_dir = argv[1]
     try:
         response = serve(request_dir)
+        if response is None:
+            return 0
         status = 0
     except Exception as e:  # the caller reads the reason from the response
         response = {"ok": False, "error": f"{type(e).__name__}: {e}".strip(),

@@ -18,6 +18,7 @@ from tfx.orchestration import metadata as tfx_metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.pipeline import RunOptions
 
+from components.serving_check import early
 from foundation import dir_lock
 from pipeline import config as config_lib
 from pipeline import dag
@@ -56,15 +57,18 @@ def run(
     with dir_lock.hold(config.output_dir):
         _recover_from_killed_runs(config)
         try:
-            LocalDagRunner().run(
-                dag.create_pipeline(
-                    config,
-                    metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
-                        config.metadata_path
+            # One process runs every executor here: the Evaluator's starts
+            # the ServingCheck's probe (components/serving_check/early.py).
+            with early.enabled():
+                LocalDagRunner().run(
+                    dag.create_pipeline(
+                        config,
+                        metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
+                            config.metadata_path
+                        ),
                     ),
-                ),
-                run_options=run_options,
-            )
+                    run_options=run_options,
+                )
         except Exception as error:
             metadata.record_failure(config.metadata_path, config.pipeline_name, error)
             raise

@@ -40,6 +40,12 @@ def prepare() -> None:
     """What every process needs before TensorFlow loads (also for tests and notebooks)."""
     pins.check_versions()
     keras_choice.select()
+    # TFX's Trainer and Tuner install the user-module wheel with `pip install
+    # --target` (tfx/components/util/udf_utils.py, install_to_temp_directory,
+    # at TFX 1.16.0), and pip then checks every installed distribution for
+    # conflicts with it: most of the install's time, for a wheel with no
+    # dependencies (docs/performance.md).
+    os.environ.setdefault("PIP_NO_WARN_CONFLICTS", "1")
 
 
 def is_program(script_file: str) -> bool:
