@@ -27,16 +27,24 @@ def _no_traceback_one_error_line(result):
     return line
 
 
-def test_a_bad_setting_in_the_environment_is_one_line(tmp_path):
+def test_a_bad_setting_in_the_environment_is_one_line_and_bad_usage(tmp_path):
     result = run_cli("runs", "list", "--output-dir", tmp_path, env={"MNIST_TFX_EPOCHS": "many"}, timeout=120)
-    assert result.returncode == 1
-    assert _no_traceback_one_error_line(result) == "error: epochs: expected a number, not 'many'"
+    assert result.returncode == 2
+    assert _no_traceback_one_error_line(result) == "error: MNIST_TFX_EPOCHS=many: must be a whole number >= 1"
 
 
-def test_a_bad_flag_is_argparse_usage_error(tmp_path):
+def test_a_bad_flag_value_is_one_line_naming_the_flag_value_and_what_it_takes(tmp_path):
     result = run_cli("run", "--epochs", "many", "--output-dir", tmp_path, timeout=120)
     assert result.returncode == 2
-    assert "argument --epochs: invalid" in _no_traceback_one_error_line(result)
+    assert result.stderr == "error: --epochs many: must be a whole number >= 1\n"
+
+
+def test_a_negative_learning_rate_is_refused_before_anything_runs(tmp_path):
+    result = run_cli("run", "--max-examples-per-split", 2000, "--epochs", 1, "--learning-rate", "-0.01",
+                     "--output-dir", tmp_path / "out", timeout=120)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: --learning-rate -0.01: must be a number > 0\n"
+    assert not (tmp_path / "out").exists()
 
 
 def test_nothing_recorded_yet_is_one_line(tmp_path):
@@ -53,7 +61,7 @@ def test_report_on_nothing_exits_2_not_evaluated(tmp_path):
 
 def test_compile_without_an_image_is_one_line(tmp_path):
     result = run_cli("compile", "--output-dir", tmp_path, env={"MNIST_TFX_IMAGE": ""}, timeout=120)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a setting missing: bad usage
     assert _no_traceback_one_error_line(result).startswith("error: no container image for the Kubeflow tasks")
 
 

@@ -21,8 +21,9 @@ tensorflow-io workaround below.
 
 A runner file is also executed *inside* the tfx CLI's own process by `tfx
 pipeline create` (tfx/tools/cli/handler/base_handler.py, execute_dsl): there
-`main` runs bare, nothing is caught, and the process is left to the tfx CLI,
-which must live on to save the pipeline.
+`main` runs bare and the process is left to the tfx CLI, which must live on to
+save the pipeline; only a UserError (a bad setting) is printed as one line,
+and ends it with its status, since there is no pipeline to save.
 """
 import logging
 import os
@@ -62,13 +63,13 @@ def print_user_error(error: UserError, verbose: bool = False) -> None:
 
 
 def report_errors(main: Main) -> int:
-    """main()'s status; a UserError printed as `error: ...`, anything else
-    with its traceback; either way status 1."""
+    """main()'s status; a UserError printed as `error: ...`, with its status
+    (1, or 2 for a bad setting), anything else with its traceback, status 1."""
     try:
         return main() or 0
     except UserError as e:
         print_user_error(e)
-        return 1
+        return e.exit_status
     except Exception:
         # On the terminal, not only in the run's log: an unexpected error
         # is a bug report, and its traceback is what the report needs.
@@ -91,7 +92,11 @@ def run_entry(
     """
     if script is not None and not is_program(script):
         prepare()
-        main()  # inside the tfx CLI: its errors and its exit are the CLI's
+        try:
+            main()  # inside the tfx CLI: its other errors and its exit are the CLI's
+        except UserError as e:  # e.g. a bad setting: the CLI cannot save the pipeline
+            print_user_error(e)
+            raise SystemExit(e.exit_status) from None
         return
     if script is not None:
         _drop_script_directory(script)
