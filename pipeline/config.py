@@ -23,7 +23,7 @@ from foundation.fs import is_remote
 from foundation.settings import setting
 from pipeline import beam_profiles
 from trainer_module import config as train_config
-from trainer_module.config import SOURCES_KEY, TrainConfig
+from trainer_module.config import TrainConfig
 from trainer_module.hyperparameters import ENV, FLAG
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,8 +129,8 @@ class PipelineConfig:
     enable_cache: bool = setting(True, help="TFX caching")
 
     # Which settings were set explicitly, by name: "flag" or "env" (from_env
-    # fills it). Not a setting: hyperparameter provenance (default, flag, env,
-    # tuned) is recorded from it.
+    # fills it). Not a setting, and in no cache key: the run records it
+    # (pipeline/launch/local.py), and runs show reads it from there.
     explicit: Dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     # Data checks before the Trainer (components/data_checks.py); the run
@@ -182,7 +182,9 @@ class PipelineConfig:
         for name in ("output_dir", "mnist_dir"):
             path = getattr(self, name)
             if path and not is_remote(path):
-                setattr(self, name, os.path.abspath(os.path.expanduser(path)))
+                # Canonical, so that one directory reached by two paths (a
+                # symlink, `..`) is one value in every cache key it enters.
+                setattr(self, name, os.path.realpath(os.path.expanduser(path)))
 
     @property
     def pipeline_root(self) -> str:
@@ -227,16 +229,24 @@ class PipelineConfig:
         lock = os.path.join(project_root, "requirements-runtime.lock")
         return args + [f"--requirements_file={lock}"]
 
+    def tuner_fixed(self) -> List[str]:
+        """The settings the Tuner searches that the user set (a flag or the
+        environment), which it keeps as set: what it searches is a value of
+        its cache key; how each was set is not."""
+        return sorted(name for name in train_config.SEARCHED if name in self.explicit)
+
     def trainer_custom_config(self) -> Dict[str, Any]:
-        """The Trainer's and Tuner's custom_config: the train settings, and
-        which of them were set explicitly."""
-        train_names = {f.name for f in dataclasses.fields(TrainConfig)}
-        sources = {k: v for k, v in sorted(self.explicit.items()) if k in train_names}
-        return {**dataclasses.asdict(self.train), SOURCES_KEY: sources}
+        """The Trainer's custom_config, part of its cache key: the train
+        settings' values, and under --tune which of them the Tuner kept as set."""
+        custom = dataclasses.asdict(self.train)
+        if self.tune:
+            custom[train_config.FIXED_KEY] = self.tuner_fixed()
+        return custom
 
     def tuner_custom_config(self) -> Dict[str, Any]:
         return {
-            **self.trainer_custom_config(),
+            **dataclasses.asdict(self.train),
+            train_config.FIXED_KEY: self.tuner_fixed(),
             train_config.TRIALS_KEY: self.tuner_trials,
             train_config.EPOCHS_KEY: self.tuner_epochs,
             train_config.EXAMPLES_KEY: self.tuner_examples,

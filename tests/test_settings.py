@@ -100,6 +100,16 @@ def test_a_dataclass_built_directly_checks_itself_too():
     assert not math.isnan(config_lib.PipelineConfig().accuracy_lower_bound)
 
 
+def test_a_directory_reached_by_two_paths_is_one_value(tmp_path, monkeypatch):
+    real = tmp_path / "data" / "mnist"
+    real.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.chdir(tmp_path / "data")
+    given = [str(real), str(tmp_path / "link"), "mnist", "../data/mnist", str(tmp_path / "data" / ".." / "link")]
+    assert {config_lib.from_env({}, mnist_dir=path).mnist_dir for path in given} == {str(real.resolve())}
+    assert config_lib.from_env({"MNIST_DIR": "../link"}).mnist_dir == str(real.resolve())
+
+
 def _help_of(command):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices[command]

@@ -10,30 +10,53 @@ import pytest
 from foundation.names import TRAINING_SUMMARY_FILE
 from pipeline import config as config_lib
 from tests.fixtures.data import ingest
-from trainer_module import hyperparameters, tuner
-from trainer_module.config import SOURCES_KEY
+from trainer_module import hyperparameters
+from trainer_module.config import FIXED_KEY, SEARCHED
 
 SUBSET = 300
 
 
 def test_explicit_settings_win_over_tuned_ones_and_tuned_over_defaults():
-    custom = {"epochs": 2, "learning_rate": 0.01, SOURCES_KEY: {"learning_rate": "flag", "epochs": "env"}}
+    custom = {"epochs": 2, "learning_rate": 0.01, FIXED_KEY: ["learning_rate"]}
     tuned = {"values": {"learning_rate": 0.003, "batch_size": 64, "train_dropout": 0}}
-    config, sources = hyperparameters.resolve(custom, tuned)
+    config, trainer_sources = hyperparameters.resolve(custom, tuned)
     assert (config.learning_rate, config.batch_size, config.train_dropout, config.epochs) == (0.01, 64, False, 2)
     assert config.train_dropout is False
+    # The Trainer knows tuned from set; the run's record says how each was set.
+    assert trainer_sources["batch_size"] == trainer_sources["train_dropout"] == hyperparameters.TUNED
+    assert trainer_sources["learning_rate"] == trainer_sources["epochs"] == hyperparameters.SET
+    sources = hyperparameters.merged(trainer_sources, {"learning_rate": "flag", "epochs": "env"})
     assert sources["learning_rate"] == "flag" and sources["epochs"] == "env"
     assert sources["batch_size"] == "tuned" and sources["train_dropout"] == "tuned"
     assert sources["seed"] == "default"
-    assert hyperparameters.resolve(custom, None)[1]["batch_size"] == "default"
+    assert hyperparameters.merged(hyperparameters.resolve(custom, None)[1], {})["batch_size"] == "default"
+    assert hyperparameters.merged(trainer_sources, None)["seed"] == hyperparameters.UNKNOWN  # nothing recorded
 
 
 def test_the_config_knows_which_settings_were_given_and_how():
     cfg = config_lib.from_env({"MNIST_TFX_BATCH_SIZE": "64"}, learning_rate=0.002, epochs=None, tune=True)
     assert cfg.explicit == {"batch_size": "env", "learning_rate": "flag", "tune": "flag"}
-    sources = cfg.trainer_custom_config()[SOURCES_KEY]
-    assert sources == {"batch_size": "env", "learning_rate": "flag"}  # train settings only
+    # The Tuner keeps what the user set, but is not told how it was set.
+    assert cfg.tuner_custom_config()[FIXED_KEY] == ["batch_size", "learning_rate"]
+    assert cfg.trainer_custom_config()[FIXED_KEY] == ["batch_size", "learning_rate"]
     assert "explicit" not in config_lib.fields()  # not a setting: no flag, no env
+
+
+def test_the_cache_keys_hold_values_only():
+    """custom_config is the Trainer's and the Tuner's cache key: a default, the
+    same value as a flag, or in the environment is one key."""
+    same = [config_lib.from_env({}), config_lib.from_env({}, epochs="5", learning_rate=0.001),
+            config_lib.from_env({"MNIST_TFX_EPOCHS": "5", "MNIST_TFX_LEARNING_RATE": "0.001"})]
+    assert len({json.dumps(c.trainer_custom_config(), sort_keys=True) for c in same}) == 1
+    assert same[1].explicit == {"epochs": "flag", "learning_rate": "flag"}  # still known, outside the keys
+    # Under --tune, a searched setting the user gives is fixed: a real change
+    # for the Tuner, however it was given; a setting it does not search is none.
+    tuned = [config_lib.from_env({}, tune=True), config_lib.from_env({}, tune=True, epochs="5"),
+             config_lib.from_env({}, tune=True, learning_rate="0.001"),
+             config_lib.from_env({"MNIST_TFX_LEARNING_RATE": "0.001"}, tune=True)]
+    for key in ("tuner_custom_config", "trainer_custom_config"):
+        keys = [json.dumps(getattr(c, key)(), sort_keys=True) for c in tuned]
+        assert keys[0] == keys[1] != keys[2] == keys[3], key
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +101,9 @@ def test_the_trainer_trains_with_the_best_trials_values(examples, tmp_path):
     top = max(trials, key=lambda t: t["score"])
     with open(os.path.join(best.uri, "best_hyperparameters.txt")) as f:
         best_values = json.load(f)["values"]
-    assert set(best_values) == set(tuner.TUNED_NAMES)
+    assert set(best_values) == set(SEARCHED)
     assert {t["batch_size"] for t in trials} == {64}  # explicit: fixed, not searched
-    for name in tuner.TUNED_NAMES:
+    for name in SEARCHED:
         assert best_values[name] == top[name]
 
     model = _artifact(standard_artifacts.Model, tmp_path / "model")
@@ -93,7 +116,8 @@ def test_the_trainer_trains_with_the_best_trials_values(examples, tmp_path):
     )
     with open(os.path.join(model_run.uri, TRAINING_SUMMARY_FILE)) as f:
         summary = json.load(f)
-    used, sources = summary["hyperparameters"], summary["hyperparameter_sources"]
+    used = summary["hyperparameters"]
+    sources = hyperparameters.merged(summary["hyperparameter_sources"], cfg.explicit)
     for name in ("learning_rate", "lr_schedule"):
         assert used[name] == best_values[name] and sources[name] == "tuned", name
     assert used["train_dropout"] is bool(best_values["train_dropout"]) and sources["train_dropout"] == "tuned"

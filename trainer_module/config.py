@@ -4,6 +4,10 @@ The pipeline's single configuration object embeds a `TrainConfig`; the Trainer
 receives it as `custom_config` and rebuilds it here, so the fields are defined
 once, each declared as a setting (foundation/settings.py: what it is, the
 values it takes), and checked whoever builds one.
+
+custom_config holds values only: it is the Trainer's and the Tuner's cache
+key, so where a value came from (a default, a flag, the environment) stays out
+of it (pipeline/config.py records that on the run instead).
 """
 import dataclasses
 
@@ -11,13 +15,16 @@ from foundation import settings
 from foundation.errors import ConfigError
 from trainer_module import precision
 
-# custom_config's entry naming the TrainConfig fields set explicitly, and
-# where ("flag" or "env"); any other field is a default, or tuned.
-SOURCES_KEY = "hyperparameter_sources"
-# The Tuner's custom_config also holds its search budget (tuner.py).
+# The Tuner's custom_config also holds its search budget (tuner.py)...
 TRIALS_KEY = "tuner_trials"
 EPOCHS_KEY = "tuner_epochs"
 EXAMPLES_KEY = "tuner_examples"
+# ...and the searched settings it must not search, because the user set them
+# (a sorted list; the Trainer's custom_config has it too under --tune, so it
+# reports those as set rather than tuned).
+FIXED_KEY = "tuner_fixed"
+# The TrainConfig fields the Tuner searches (tuner.py).
+SEARCHED = ("learning_rate", "lr_schedule", "train_dropout", "batch_size")
 
 LOOPS = ("custom", "fit")
 # "constant": the seed's fixed learning rate. "cosine": cosine decay from

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import svg
 from foundation import text
+from trainer_module.hyperparameters import SET
 
 TEMPLATE = "report.html.j2"
 # The value threshold's metric, drawn as a line on the per-digit chart.
@@ -172,7 +173,9 @@ def _provenance_rows(summary: Dict[str, Any]) -> List[Dict[str, Optional[str]]]:
         _code_row("data source", data.get("source_dir"), f"({canonical})"),
     ]
     rows += [_code_row(f"sha256 {name}", digest) for name, digest in sorted(data["sha256"].items())]
-    sources = training.get("hyperparameter_sources") or {}  # default, flag, env or tuned
+    # default, flag, env or tuned; the Trainer itself knows only tuned from
+    # SET, and `report` fills in how the run set the others.
+    sources = {k: v for k, v in (training.get("hyperparameter_sources") or {}).items() if v != SET}
     rows += [
         _row(f"hyperparameter {k}", _text(v) + (f" ({sources[k]})" if k in sources else ""))
         for k, v in sorted((training.get("hyperparameters") or {}).items())

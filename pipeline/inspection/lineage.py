@@ -42,7 +42,7 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     props = metadata.exec_properties(trainer.execution)
     lines.append(f"  trainer module fingerprint: {explain.module_fingerprint(props.get('module_path'))}")
     lines.append("  hyperparameters (source: default, flag, env or tuned):")
-    lines += hyperparameters.lines(trainer, indent="    ")
+    lines += hyperparameters.lines(trainer, metadata.settings_given(run), indent="    ")
     examples = trainer.inputs["examples"][0]
     lines.append(f"  training examples: {examples.uri}")
     lines.append(f"    source: {metadata.custom_value(examples, 'source_dir')}"

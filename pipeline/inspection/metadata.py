@@ -129,6 +129,32 @@ def record_failure(metadata_path: str, pipeline_name: str, error: BaseException)
             store.put_executions([execution])
 
 
+# On a run's context: the settings the user gave for it, JSON {name: "flag" or
+# "env"}. There, not in a component's parameters, it is in no cache key: TFX
+# keys a node on its inputs, parameters and code (tfx/orchestration/portable/
+# cache_utils.py), never on the run's context. Missing: the run recorded
+# none (an older run, or one killed before it ended).
+SETTINGS_GIVEN_PROPERTY = "settings_given"
+
+
+def record_settings_given(metadata_path: str, pipeline_name: str, since_ms: int, given: Dict[str, str]) -> None:
+    """Records `given` on each run of the pipeline that started at or after
+    `since_ms` (the run just made: the caller holds the directory's lock)."""
+    if not os.path.exists(metadata_path):
+        return
+    store = _writable_store(metadata_path)
+    for run in runs(store, pipeline_name):
+        if run.create_time_since_epoch >= since_ms:
+            run.custom_properties[SETTINGS_GIVEN_PROPERTY].string_value = json.dumps(given, sort_keys=True)
+            store.put_contexts([run])
+
+
+def settings_given(run: metadata_store_pb2.Context) -> Optional[Dict[str, str]]:
+    """The settings the user gave for a run, by name: "flag" or "env"; None: not recorded."""
+    text = custom_value(run, SETTINGS_GIVEN_PROPERTY)
+    return json.loads(text) if text else None
+
+
 INTERRUPTED = "interrupted: the process running it ended before it finished (killed?)"
 _ACTIVE = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
 

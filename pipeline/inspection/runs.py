@@ -49,7 +49,7 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
             # The gate's message has one line per failed check: keep them under it.
             message = metadata.error_message(node.execution) or "see the run log"
             lines.append("      error: " + message.replace("\n", "\n      "))
-    trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
+    trained = hyperparameters.lines(nodes.get("Trainer"), metadata.settings_given(run), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
     return lines + _verdict_lines(run_summary.summarize(store, run, nodes))
@@ -85,7 +85,7 @@ def _facts(store, run) -> Dict[str, object]:
     trainer = nodes.get("Trainer")
     if trainer:
         props = metadata.exec_properties(trainer.execution)
-        used = hyperparameters.used(trainer)
+        used = hyperparameters.used(trainer, metadata.settings_given(run))
         for key, value, _ in used:
             facts[f"hparam {key}"] = value
         # Where the values came from, for those that are not defaults.
