@@ -104,7 +104,7 @@ def test_model_under_the_threshold_is_not_blessed_and_nothing_is_pushed(first_ru
         "run", "--mnist-dir", mnist_dir, "--output-dir", output_dir,
         *SMALL_RUN[:-1], 0.9999,  # an accuracy no model reaches here
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 3, result.stderr[-3000:]  # finished, not blessed, nothing pushed
     store, run, nodes = _latest_run(output_dir)
     assert nodes[names.TRAINER].state == "cached" and nodes[names.EVALUATOR].state == "complete"
     assert run_summary.summarize(store, run).blessed is False

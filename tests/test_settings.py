@@ -130,6 +130,14 @@ def test_every_flag_has_its_description_default_choices_and_variable_in_help(com
             assert settings.allowed(field) in help_, name
 
 
+def test_run_help_lists_the_exit_statuses():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["run"]
+    text = sub.format_help()
+    for status in ("0", "1", "2", "3"):
+        assert f"\n  {status}  " in text[text.index("exit status:"):]
+
+
 def test_the_configuration_doc_tables_are_what_the_declarations_give():
     with open(settings_doc.DOC) as f:
         found = settings_doc.tables(f.read())

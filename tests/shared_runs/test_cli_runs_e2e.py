@@ -112,7 +112,8 @@ def test_failed_trainer_then_resume_after_the_fix(shared, tmp_path):
 
     # The fix: the original code, plus a comment (so its fingerprint is new).
     task.write_text(original + "\n# fixed\n")
-    resumed = run("--resume")
+    resumed = run("--resume", check=False)
+    assert resumed.returncode in (0, 3), resumed.stderr[-3000:]  # finished: blessed, or not
     assert "resuming run" in resumed.stdout
     _, nodes = _latest(output_dir)
     assert nodes["Trainer"].state == "complete" and nodes["Pusher"].state == "complete"
