@@ -1,9 +1,10 @@
 """Errors a user can fix: one clear message, at once, and no traceback."""
 
+import os
 import subprocess
 import sys
 
-from tests.fixtures.data import closed_port_url, run_cli
+from tests.fixtures.data import PROJECT_ROOT, closed_port_url, run_cli
 
 # Bad MNIST files: tests/test_bad_source_data.py.
 
@@ -65,7 +66,7 @@ def test_compile_without_an_image_is_one_line(tmp_path):
     assert _no_traceback_one_error_line(result).startswith("error: no container image for the Kubeflow tasks")
 
 
-def _entry(body: str):
+def _entry(body: str, stdout=subprocess.PIPE):
     """A process whose entry point is run_entry(main), main being `body`."""
     code = (
         "from foundation.errors import UserError\n"
@@ -74,7 +75,33 @@ def _entry(body: str):
         f"    {body}\n"
         "boundary.run_entry(main)\n"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def closed_pipe():
+    """The write end of a pipe whose reader has gone, as `| head` leaves it."""
+    read, write = os.pipe()
+    os.close(read)
+    return write
+
+
+def test_a_closed_stdout_ends_the_process_with_mains_own_status_and_no_traceback():
+    write = closed_pipe()
+    try:
+        result = _entry("[print('line', i, flush=True) for i in range(10000)]; return 3", stdout=write)
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (3, "")
+
+
+def test_help_into_a_closed_pipe_is_no_traceback():
+    write = closed_pipe()
+    try:
+        result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--help"], stdout=write,
+                                stderr=subprocess.PIPE, text=True, timeout=120, cwd=PROJECT_ROOT)
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_the_boundary_prints_a_user_error_as_one_line():

@@ -14,6 +14,8 @@ imports nothing heavy at its top; `run_entry`, before `main` runs:
     its modules would shadow others as top-level names;
   - optionally quiets TensorFlow's C++ logging (it must be set before
     TensorFlow loads), and sets up s3:// (tensorflow-io) up front;
+  - guards sys.stdout and sys.stderr against a reader that goes away
+    (closed_pipe.py), so `... | head` keeps the command's exit status;
 
 then reports what `main` raised (a UserError as one line, anything else with
 its traceback) and ends the process with main's status, through the
@@ -33,6 +35,7 @@ from typing import Callable, NoReturn, Optional
 
 from foundation import fs, keras_choice, pins
 from foundation.errors import UserError
+from pipeline.process import closed_pipe
 
 Main = Callable[[], Optional[int]]
 
@@ -70,6 +73,9 @@ def report_errors(main: Main) -> int:
     except UserError as e:
         print_user_error(e)
         return e.exit_status
+    except BrokenPipeError:  # a pipe written to unguarded (closed_pipe): no traceback for it
+        closed_pipe.to_devnull(sys.stdout)
+        return 1
     except Exception:
         # On the terminal, not only in the run's log: an unexpected error
         # is a bug report, and its traceback is what the report needs.
@@ -100,6 +106,8 @@ def run_entry(
         return
     if script is not None:
         _drop_script_directory(script)
+    # A reader that goes away (`| head`) ends no command, nor changes its status.
+    sys.stdout, sys.stderr = closed_pipe.guard(sys.stdout), closed_pipe.guard(sys.stderr)
     status = report_errors(lambda: _prepared(main, quiet, s3))
     exit_process(status)
 

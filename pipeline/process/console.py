@@ -16,6 +16,8 @@ from typing import Callable, Iterator, TypeVar
 
 from absl import logging as absl_logging
 
+from pipeline.process import closed_pipe
+
 # The LocalDagRunner's own messages when a component starts and ends.
 _STARTED, _FINISHED = "Component %s is running.", "Component %s is finished."
 
@@ -59,8 +61,8 @@ def native_output_to(log_path: str) -> Iterator[None]:
     sys.stderr.flush()
     saved = {fd: os.dup(fd) for fd in (1, 2)}
     old_streams = sys.stdout, sys.stderr
-    sys.stdout = open(saved[1], "w", buffering=1, closefd=False)
-    sys.stderr = open(saved[2], "w", buffering=1, closefd=False)
+    sys.stdout = closed_pipe.guard(open(saved[1], "w", buffering=1, closefd=False))
+    sys.stderr = closed_pipe.guard(open(saved[2], "w", buffering=1, closefd=False))
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     # Python logging goes to the log too: the root logger gets a file handler
     # (which also turns libraries' later logging.basicConfig() into no-ops).
