@@ -62,6 +62,11 @@ def run_in_terminal(
 
 
 def _run(cfg: config_lib.PipelineConfig, resume: bool, verbose: bool) -> int:
+    if os.path.lexists(cfg.metadata_path):
+        # A damaged store is refused now, in one line, not deep in TFX.
+        from pipeline.inspection import store_check
+
+        store_check.check(cfg.metadata_path)
     print(f"Running {cfg.pipeline_name}: output in {cfg.output_dir}", flush=True)
     print(f"  data: {cfg.mnist_dir or 'download (verified by SHA-256)'}; "
           f"train: {dataclasses.asdict(cfg.train)}", flush=True)

@@ -8,6 +8,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from foundation.errors import UserError
+from pipeline.inspection import store_check
 
 STATE_NAMES = {
     value: name.lower()
@@ -28,7 +29,7 @@ def open_store(metadata_path: str) -> mlmd.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return mlmd.MetadataStore(config)
+    return store_check.opened(metadata_path, lambda: mlmd.MetadataStore(config))
 
 
 def runs(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadata_store_pb2.Context]:
@@ -108,7 +109,7 @@ _ERROR_KEY = "__error_message__"
 def _writable_store(metadata_path: str) -> mlmd.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
-    return mlmd.MetadataStore(config)
+    return store_check.opened(metadata_path, lambda: mlmd.MetadataStore(config))
 
 
 def record_failure(metadata_path: str, pipeline_name: str, error: BaseException) -> None:
