@@ -144,5 +144,5 @@ def test_every_command_refuses_an_overwritten_store_and_the_served_models_stay(g
     Image.new("L", (28, 28), 0).save(tmp_path / "blank.png")
     result = run_cli("predict", tmp_path / "blank.png", "--output-dir", out, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert f"{tmp_path / 'blank.png'}: " in result.stdout
+    assert f"{tmp_path / 'blank.png'}: no digit: blank" in result.stdout
     assert _tree_digest(out / "serving_model") == before
