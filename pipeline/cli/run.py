@@ -118,7 +118,7 @@ def print_summary(cfg: config_lib.PipelineConfig, seconds: float) -> int:
     print(f"Model: {verdict} (accuracy >= {cfg.accuracy_lower_bound}, "
           f"every digit >= {cfg.digit_accuracy_lower_bound})")
     if summary.blessed is False and summary.verdict:
-        print(f"  {summary.verdict}")
+        print("\n".join("  " + line for line in summary.verdict.splitlines()))
     if summary.serving_blessed is not None:
         print(text.sentence(summary.serving_text))
     print(f"Pushed to: {summary.pushed_to or 'nothing pushed'}")

@@ -57,7 +57,8 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     lines.append(f"  blessing: {blessing.uri} (blessed: {'yes' if summary.blessed else 'no'}, "
                  f"accuracy {accuracy})")
     if summary.verdict:
-        lines.append(f"    verdict: {summary.verdict}")
+        first, *details = summary.verdict.splitlines()
+        lines += [f"    verdict: {first}"] + ["      " + line for line in details]
     lines.append(f"  baseline model: {summary.baseline_text}")
     lines.append(f"  pushed version: {metadata.custom_value(pushed, 'pushed_version')}")
     return lines

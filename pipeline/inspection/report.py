@@ -156,6 +156,8 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
         return lines + [f"  No report for this run: {names.EVALUATION_REPORTER} {state}; "
                         f"see `python -m pipeline runs show {run.name}`"], status
     summary = _with_run_facts(summary, cfg, run, nodes)
+    if not blessed:  # the short line naming the failed checks; their values are in the table below
+        lines.append("  " + summary_lib.verdict(summary).splitlines()[0])
     path = html_path(cfg, run.name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

@@ -58,7 +58,9 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
 def _verdict_lines(summary: run_summary.RunSummary) -> List[str]:
     if summary.blessed is None:
         return ["Verdict: not evaluated"]
-    lines = [f"Verdict: {summary.verdict or ('blessed' if summary.blessed else 'not blessed')}",
+    # The short line, then each failed check's (summary.verdict: text.verdict's lines).
+    verdict = (summary.verdict or ("blessed" if summary.blessed else "not blessed")).splitlines()
+    lines = [f"Verdict: {verdict[0]}"] + ["  " + line for line in verdict[1:]] + [
              f"  accuracy {text.pct(summary.accuracy)}"
              + (f", baseline {text.pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
     lines.append(f"  baseline model: {summary.baseline_text}")
