@@ -29,7 +29,10 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     pushed = _pushed_artifact(store, serving_path)
     if pushed is None:
         raise UserError(f"No pushed model at {serving_path} is recorded in {cfg.metadata_path}")
-    [event] = [e for e in store.get_events_by_artifact_ids([pushed.id]) if e.type == e.OUTPUT]
+    # A Pusher served from the cache in later runs outputs the same artifact
+    # again: the first execution is the one that pushed it.
+    event = min((e for e in store.get_events_by_artifact_ids([pushed.id]) if e.type == e.OUTPUT),
+                key=lambda e: e.execution_id)
     [pusher] = store.get_executions_by_id([event.execution_id])
     [run] = [c for c in store.get_contexts_by_execution(pusher.id) if c.type == "pipeline_run"]
     nodes = metadata.executions(store, run)
