@@ -18,8 +18,11 @@ from absl import logging as absl_logging
 
 from pipeline.process import closed_pipe
 
-# The LocalDagRunner's own messages when a component starts and ends.
+# The LocalDagRunner's own messages when a component starts and ends
+# (tfx/orchestration/local/local_dag_runner.py), and its launcher's once it
+# knows whether the cache answers (tfx/orchestration/portable/launcher.py).
 _STARTED, _FINISHED = "Component %s is running.", "Component %s is finished."
+_CACHED, _EXECUTING = "A cached execution %d is used.", "Going to run a new execution %d"
 
 T = TypeVar("T")
 
@@ -34,23 +37,35 @@ def quiet_before_tensorflow() -> None:
 
 
 class _ComponentProgress(logging.Handler):
-    """Prints one line when each component starts and one when it ends."""
+    """One line when a component starts to run and one when it is done, or
+    one line, `cached`, when TFX's cache answers for it. The LocalDagRunner
+    runs one component at a time, so the launcher's messages between a
+    component's start and end are that component's."""
 
     def __init__(self, stream):
         super().__init__(logging.INFO)
         self.stream = stream
-        self.started = {}
+        self.current = None
+        self.started = 0.0
+        self.cached = False
+
+    def _line(self, text: str) -> None:
+        print(f"  {self.current:31s} {text}", file=self.stream, flush=True)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg not in (_STARTED, _FINISHED) or not record.args:
+        if record.msg == _STARTED and record.args:
+            self.current, self.started, self.cached = record.args[0], time.monotonic(), False
+        elif self.current is None:
             return
-        node = record.args[0]
-        if record.msg == _STARTED:
-            self.started[node] = time.monotonic()
-            print(f"  {node:31s} running...", file=self.stream, flush=True)
-        else:
-            seconds = time.monotonic() - self.started.pop(node, time.monotonic())
-            print(f"  {node:31s} done in {seconds:.1f} s", file=self.stream, flush=True)
+        elif record.msg == _CACHED:
+            self.cached = True
+            self._line("cached")
+        elif record.msg == _EXECUTING:
+            self._line("running...")
+        elif record.msg == _FINISHED:
+            if not self.cached:
+                self._line(f"done in {time.monotonic() - self.started:.1f} s")
+            self.current = None
 
 
 @contextlib.contextmanager
