@@ -56,7 +56,7 @@ PUSHED_MODEL_KEY = "pushed_model"  # Pusher
 INFRA_BLESSING_KEY = "blessing"  # ServingCheck's output (TFX InfraValidator's key)
 INFRA_BLESSING_INPUT_KEY = "infra_blessing"  # the Pusher's and EvaluationReporter's input for it
 BEST_HYPERPARAMETERS_KEY = "best_hyperparameters"  # Tuner; the Trainer's `hyperparameters` input
-TUNER_RESULTS_KEY = "tuner_results"  # Tuner: each trial's values and score
+TUNER_RESULTS_KEY = "tuner_results"  # Tuner: each trial's values and score; the search record; the EvaluationReporter's input
 
 # Files inside artifacts.
 # The Trainer's model_run: its training summary (trainer_module/task.py), and
@@ -82,3 +82,7 @@ BASELINE_VERSION_PROPERTY = "baseline_version"
 # slowest signature's).
 SERVING_REASON_PROPERTY = "reason"
 SERVING_LATENCY_PROPERTY = "latency_ms"
+# The Tuner's tuner_results (components/tuner.py): the search's record, JSON
+# (trainer_module/search_record.Record: the held-out slice that scored the
+# trials, each trial, the chosen one).
+SEARCH_PROPERTY = "search"

@@ -34,6 +34,7 @@ class Rule:
     at_least: Optional[float] = None
     above: Optional[float] = None
     at_most: Optional[float] = None
+    below: Optional[float] = None
     choices: Tuple[str, ...] = ()
     pattern: str = ""  # a non-empty text must match this regular expression...
     pattern_text: str = ""  # ...which says this
@@ -79,9 +80,12 @@ def allowed(field: dataclasses.Field) -> str:
     what = "a whole number" if kind == "int" else "a number"
     if rule.at_least is not None and rule.at_most is not None:
         return f"{what} from {_figure(rule.at_least)} to {_figure(rule.at_most)}"
+    if rule.above is not None and rule.below is not None:
+        return f"{what} between {_figure(rule.above)} and {_figure(rule.below)}, neither"
     bounds = [f"> {_figure(rule.above)}" if rule.above is not None else "",
               f">= {_figure(rule.at_least)}" if rule.at_least is not None else "",
-              f"<= {_figure(rule.at_most)}" if rule.at_most is not None else ""]
+              f"<= {_figure(rule.at_most)}" if rule.at_most is not None else "",
+              f"< {_figure(rule.below)}" if rule.below is not None else ""]
     return " ".join([what] + [b for b in bounds if b])
 
 
@@ -103,7 +107,8 @@ def problem(field: dataclasses.Field, value: Any) -> Optional[str]:
         ok = (isinstance(value, types) and not isinstance(value, bool) and math.isfinite(value)
               and (rule.at_least is None or value >= rule.at_least)
               and (rule.above is None or value > rule.above)
-              and (rule.at_most is None or value <= rule.at_most))
+              and (rule.at_most is None or value <= rule.at_most)
+              and (rule.below is None or value < rule.below))
     return None if ok else allowed(field)
 
 

@@ -77,7 +77,12 @@ class PipelineConfig:
     tuner_trials: int = setting(6, help="Tuner: random-search trials", at_least=1)
     tuner_epochs: int = setting(1, help="Tuner: epochs per trial", at_least=1)
     tuner_examples: int = setting(
-        20000, help="Tuner: training examples per trial (the first N; 0: all)", at_least=0)
+        20000, help="Tuner: training examples per trial (the first N of those not held out; 0: all)",
+        at_least=0)
+    # Never trained on by the trials (trainer_module/holdout.py); eval is never used.
+    tuner_holdout_share: float = setting(
+        0.1, help="Tuner: share of the training split held out to score the trials, never trained on "
+        "by them", above=0, below=1, see="design.md#the-held-out-slice-that-scores-the-trials")
 
     # Model checks (README's "Model checks" has how the defaults were chosen).
     accuracy_lower_bound: float = _share(0.98, "blessing bar: eval accuracy at least")
@@ -136,7 +141,8 @@ class PipelineConfig:
     # Data checks before the Trainer (components/data_checks.py); the run
     # stops on any. Defaults pass real MNIST and its first-N subsets (figures:
     # docs/data-checks.md).
-    min_class_share: float = _data_check(0.04, "smallest share of any digit in each split")
+    min_class_share: float = _data_check(
+        0.04, "smallest share of any digit in each split, and in the Tuner's held-out slice")
     max_eval_copies_of_train: float = _data_check(
         0.01, "eval images that are exact copies of train images, share of eval")
     max_label_conflicts: float = _data_check(
@@ -250,6 +256,9 @@ class PipelineConfig:
             train_config.TRIALS_KEY: self.tuner_trials,
             train_config.EPOCHS_KEY: self.tuner_epochs,
             train_config.EXAMPLES_KEY: self.tuner_examples,
+            train_config.HOLDOUT_SHARE_KEY: self.tuner_holdout_share,
+            # The data gate's class-balance bound, held to the held-out slice too.
+            train_config.MIN_CLASS_SHARE_KEY: self.min_class_share,
         }
 
     def replace(self, **overrides: Any) -> "PipelineConfig":

@@ -18,6 +18,7 @@ from components.baseline_statistics import DistributionValidator, LatestBlessedS
 from components.evaluation_report.component import EvaluationReporter
 from components.mnist_example_gen.component import MnistExampleGen
 from components.serving_check.component import ServingCheck
+from components.tuner import Tuner
 from components.validation_gate import ValidationGate
 from components.versioned_pusher import VersionedPusher
 from foundation.names import (
@@ -49,6 +50,7 @@ from foundation.names import (
     TRAIN_SPLIT,
     TRAINER,
     TUNER,
+    TUNER_RESULTS_KEY,
     VALIDATION_GATE,
 )
 from pipeline import data_validation, evaluation
@@ -123,7 +125,8 @@ def create_pipeline(
         max_label_conflicts=config.max_label_conflicts,
     ).with_id(VALIDATION_GATE)
 
-    # The Tuner's and the Trainer's data: one module package, the same splits.
+    # The Trainer's data (and the Tuner's, but for its eval split): one module
+    # package, the same splits.
     training_data = dict(
         examples=example_gen.outputs[EXAMPLES_KEY],
         schema=schema_gen.outputs[SCHEMA_KEY],
@@ -132,8 +135,12 @@ def create_pipeline(
     )
     tuner = None
     if config.tune:
-        tuner = tfx_components.Tuner(
-            module_file=TUNER_MODULE_FILE, custom_config=config.tuner_custom_config(), **training_data
+        # The train split alone: the trials are scored on a slice held out of
+        # it (trainer_module/holdout.py), and eval, which the Evaluator judges
+        # the tuned model on, never reaches the Tuner.
+        tuner = Tuner(
+            module_file=TUNER_MODULE_FILE, custom_config=config.tuner_custom_config(),
+            **{**training_data, "eval_args": trainer_pb2.EvalArgs(splits=[TRAIN_SPLIT])},
         ).with_id(TUNER)
         tuner.add_upstream_node(validation_gate)
     trainer = tfx_components.Trainer(
@@ -191,6 +198,7 @@ def create_pipeline(
         examples=example_gen.outputs[EXAMPLES_KEY],
         infra_blessing=serving_check.outputs[INFRA_BLESSING_KEY],
         data_checks=validation_gate.outputs[DATA_CHECKS_KEY],
+        tuner_results=tuner.outputs[TUNER_RESULTS_KEY] if tuner else None,
     ).with_id(EVALUATION_REPORTER)
 
     return tfx_pipeline.Pipeline(

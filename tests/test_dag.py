@@ -1,4 +1,6 @@
 """The built pipeline's node ids and keys are foundation/names.py's, so code may name nodes by them."""
+import json
+
 from foundation import names
 from pipeline import config as config_lib
 from pipeline import dag
@@ -23,3 +25,10 @@ def test_tune_puts_the_tuner_before_the_trainer_and_feeds_it_the_best_values(tmp
     assert trainer.inputs["hyperparameters"] is tuner.outputs[names.BEST_HYPERPARAMETERS_KEY]
     assert names.TUNER_RESULTS_KEY in tuner.outputs
     assert by_id[names.VALIDATION_GATE] in tuner.upstream_nodes  # no search on data that failed validation
+    # Given the train split alone, and the Trainer and the Evaluator their usual splits.
+    assert json.loads(tuner.exec_properties["eval_args"])["splits"] == [names.TRAIN_SPLIT]
+    assert json.loads(tuner.exec_properties["train_args"])["splits"] == [names.TRAIN_SPLIT]
+    assert json.loads(trainer.exec_properties["train_args"])["splits"] == [names.TRAIN_SPLIT]
+    assert json.loads(trainer.exec_properties["eval_args"])["splits"] == [names.EVAL_SPLIT]
+    assert by_id[names.EVALUATOR].exec_properties["example_splits"] == f'["{names.EVAL_SPLIT}"]'
+    assert by_id[names.EVALUATION_REPORTER].inputs[names.TUNER_RESULTS_KEY] is tuner.outputs[names.TUNER_RESULTS_KEY]

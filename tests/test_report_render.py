@@ -269,3 +269,24 @@ def test_page_names_a_failing_digit_and_shows_the_serving_check():
     assert serving_section.count('<td class="num">3.5 ms</td>') == 2
     # Two latency rows fail (batch 32 of each signature), the check itself fails.
     assert serving_section.count('<span class="fail">FAIL</span>') == 3
+
+
+def test_page_shows_the_search_and_the_slice_that_scored_its_trials():
+    assert '<section id="search">' not in render.render(_summary())  # no --tune
+    holdout = {"split": "train", "share": 0.1, "seed": 42, "examples": 5987.0, "label_counts": [598.0] * 9 + [605.0],
+               "split_examples": 60000.0, "trial_examples": 20000.0, "min_class_share": 0.04}
+    trials = [{"number": 1.0, "values": {"learning_rate": 0.002, "batch_size": 32.0}, "seconds": 51.25,
+               "score": 0.9851, "status": "COMPLETED"},
+              {"number": 2.0, "values": {"learning_rate": 0.003, "batch_size": 64.0}, "seconds": 3.0,
+               "score": None, "status": "FAILED"}]
+    # As ML Metadata gives JSON back: every number a float.
+    page = render.render(_summary(search={"objective": "holdout_accuracy", "holdout": holdout,
+                                          "trials": trials, "chosen": 1.0}))
+    section = re.search(r'<section id="search">.*?</section>', page, re.S).group(0)
+    assert ("Trials scored on 5,987 of the 60,000 train examples (10.0%, held out by seed 42; "
+            "smallest digit 0 at 10.0%), trained on 20,000 others; eval not used.") in section
+    assert "<th>trial</th><th>batch_size</th><th>learning_rate</th><th>seconds</th>" in section
+    assert ('<tr class="chosen"><td>1</td><td>32</td><td>0.002</td><td class="num">51.2</td>'
+            '<td class="num">0.9851</td></tr>') in section
+    assert '<tr><td>2</td><td>64</td><td>0.003</td><td class="num">3.0</td><td class="num">failed</td></tr>' in section
+    assert "chosen: trial 1, batch_size 32, learning_rate 0.002" in section

@@ -15,10 +15,14 @@ from foundation import settings
 from foundation.errors import ConfigError
 from trainer_module import precision
 
-# The Tuner's custom_config also holds its search budget (tuner.py)...
+# The Tuner's custom_config also holds its search budget (tuner.py), the
+# share of train it holds out to score the trials, and the class-balance
+# bound that slice is held to (holdout.py)...
 TRIALS_KEY = "tuner_trials"
 EPOCHS_KEY = "tuner_epochs"
 EXAMPLES_KEY = "tuner_examples"
+HOLDOUT_SHARE_KEY = "tuner_holdout_share"
+MIN_CLASS_SHARE_KEY = "min_class_share"
 # ...and the searched settings it must not search, because the user set them
 # (a sorted list; the Trainer's custom_config has it too under --tune, so it
 # reports those as set rather than tuned).

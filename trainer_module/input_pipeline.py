@@ -5,7 +5,7 @@ epoch only shuffles, batches and scales: the training step never waits on
 protobuf parsing, and nothing goes through float64.
 """
 import os
-from typing import Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 import tensorflow as tf
 
@@ -59,21 +59,36 @@ def _scale(pixels: tf.Tensor, labels: tf.Tensor):
     return scale_pixels(pixels), labels
 
 
+def _masked(pixels: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor):
+    return tf.boolean_mask(pixels, mask), tf.boolean_mask(labels, mask)
+
+
+# A batch of uint8 images [N, 28, 28, 1] -> which of them to keep (bool [N]).
+Keep = Callable[[tf.Tensor], tf.Tensor]
+
+
 def make_dataset(
     file_patterns: Iterable[str],
     batch_size: int,
     shuffle_buffer: Optional[int] = None,
     seed: Optional[int] = None,
     max_examples: int = 0,
+    keep: Optional[Keep] = None,
 ) -> tf.data.Dataset:
     """Batches of (float32 images in [0, 1], int64 labels) from TFRecord files.
 
     With `shuffle_buffer`, examples are reshuffled every epoch, like the seed
-    tutorial's `shuffle(1000)`. `max_examples`: only the first N (0: all).
+    tutorial's `shuffle(1000)`. `max_examples`: only the first N (0: all), of
+    those `keep` keeps (None: every example).
     """
     files = expand_files(file_patterns)
     ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
     ds = ds.batch(_PARSE_BATCH).map(_decode, num_parallel_calls=_PARALLEL_CALLS)
+    if keep is not None:
+        ds = ds.map(
+            lambda pixels, labels: _masked(pixels, labels, keep(pixels)),
+            num_parallel_calls=_PARALLEL_CALLS,
+        )
     ds = ds.unbatch()
     if max_examples:
         ds = ds.take(max_examples)

@@ -25,6 +25,10 @@ class EvaluationReporterSpec(component_spec.ComponentSpec):
         ),
         # The ValidationGate's record of every data check (components/data_checks.py).
         names.DATA_CHECKS_KEY: component_spec.ChannelParameter(type=DataChecks, optional=True),
+        # The Tuner's (with --tune): what scored its trials, and each trial.
+        names.TUNER_RESULTS_KEY: component_spec.ChannelParameter(
+            type=standard_artifacts.TunerResults, optional=True
+        ),
     }
     OUTPUTS = {
         names.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReport),
@@ -37,7 +41,7 @@ class EvaluationReporter(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, *, evaluation, blessing, statistics, anomalies, model, model_run, examples,
-                 infra_blessing=None, data_checks=None):
+                 infra_blessing=None, data_checks=None, tuner_results=None):
         """Every input is a channel of the run's own artifacts (see pipeline/dag.py)."""
         super().__init__(
             spec=EvaluationReporterSpec(
@@ -45,6 +49,7 @@ class EvaluationReporter(base_component.BaseComponent):
                 anomalies=anomalies, model=model, model_run=model_run, examples=examples,
                 infra_blessing=infra_blessing,
                 data_checks=data_checks,
+                tuner_results=tuner_results,
                 report=channel.Channel(type=EvaluationReport),
                 html=channel.Channel(type=system.HTML),
             )

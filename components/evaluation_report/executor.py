@@ -43,6 +43,10 @@ class Executor(base_executor.BaseExecutor):
         if input_dict.get(names.DATA_CHECKS_KEY):
             recorded = input_dict[names.DATA_CHECKS_KEY][0].get_string_custom_property(CHECKS_PROPERTY)
             facts["data"]["checks"] = json.loads(recorded) if recorded else None
+        if input_dict.get(names.TUNER_RESULTS_KEY):
+            results = input_dict[names.TUNER_RESULTS_KEY][0]
+            if results.has_custom_property(names.SEARCH_PROPERTY):
+                facts["search"] = results.get_json_value_custom_property(names.SEARCH_PROPERTY)
         page = render.render(facts)
 
         report = artifact_utils.get_single_instance(output_dict[names.REPORT_KEY])

@@ -72,6 +72,7 @@ def gather(
         misclassified=digits.misclassified(examples, EVAL_SPLIT, model),
         samples=digits.samples(examples, TRAIN_SPLIT),
         serving=_serving(infra_blessing),
+        search=None,  # the executor adds the Tuner's record, when it ran
         provenance={
             "generated_by": "the EvaluationReporter component",
             "pipeline_name": pipeline_name,

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import svg
 from foundation import text
+from trainer_module import search_record
 from trainer_module.hyperparameters import SET
 
 TEMPLATE = "report.html.j2"
@@ -125,6 +126,20 @@ def _training(training: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
             "precision": (training.get("precision") or {}).get("policy")}
 
 
+def _search(record: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The Tuner's record as a table: a row per trial, a column per setting."""
+    if not record:
+        return None
+    columns = sorted({name for t in record["trials"] for name in t["values"]})
+    chosen = record.get("chosen")
+    rows = [{"number": int(t["number"]), "settings": [search_record.plain(t["values"].get(n)) for n in columns],
+             "seconds": t["seconds"], "score": t["score"], "status": t["status"],
+             "chosen": chosen is not None and int(t["number"]) == int(chosen)}
+            for t in record["trials"]]
+    return {"slice": search_record.holdout_line(record["holdout"]), "names": columns, "rows": rows,
+            "chosen": search_record.chosen_line(record)}
+
+
 def _label_shares(splits: Dict[str, Any]) -> Dict[str, List[float]]:
     shares = {}
     for split, facts in splits.items():
@@ -217,6 +232,7 @@ def render(summary: Dict[str, Any]) -> str:
         misclassified=summary["misclassified"],
         samples=summary["samples"],
         training=_training(summary.get("training")),
+        search=_search(summary.get("search")),
         data=_data(summary["data"]),
         provenance=_provenance_rows(summary),
         wall_seconds=summary["provenance"].get("wall_seconds") or {},

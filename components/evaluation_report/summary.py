@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, TypedDict
 from foundation import text
 
 # Raised when a field changes meaning or goes; readers refuse newer versions.
-SCHEMA_VERSION = 3  # 3: thresholds per digit too ("digit"); "serving"
+SCHEMA_VERSION = 4  # 3: thresholds per digit too ("digit"); "serving". 4: "search"
 
 
 class Threshold(TypedDict, total=False):
@@ -81,6 +81,8 @@ class Summary(TypedDict):
     samples: List[Dict[str, Any]]  # digits.samples
     provenance: Dict[str, Any]
     serving: Optional[ServingFacts]  # None: no serving check ran
+    # The Tuner's record (trainer_module/search_record.Record); None: no search.
+    search: Optional[Dict[str, Any]]
 
 
 def read(path: str) -> Summary:

@@ -18,6 +18,7 @@ from foundation.errors import UserError
 from foundation.names import REPORT_SUMMARY_FILE
 from pipeline.config import PipelineConfig
 from pipeline.inspection import explain, hyperparameters, metadata
+from trainer_module import search_record
 
 EXIT_BLESSED, EXIT_NOT_BLESSED, EXIT_NOT_EVALUATED = 0, 1, 2
 
@@ -165,5 +166,5 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
     trained = hyperparameters.lines(nodes.get("Trainer"), metadata.settings_given(run))
     if trained:
         trained = ["Hyperparameters (source: default, flag, env or tuned):"] + trained
-    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _data_check_lines(summary) + _metric_lines(summary) + trained
-            + [f"HTML report: {path}"]), status
+    return (lines + _threshold_lines(summary) + _serving_lines(summary) + _data_check_lines(summary) + _metric_lines(summary)
+            + search_record.lines(summary.get("search")) + trained + [f"HTML report: {path}"]), status

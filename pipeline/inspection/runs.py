@@ -5,11 +5,12 @@ run happened (run_summary.summarize), so these commands import neither
 TensorFlow nor TFMA (tests/test_inspect_imports.py keeps it so).
 """
 import datetime
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from foundation import names, text
 from pipeline.config import PipelineConfig
 from pipeline.inspection import explain, hyperparameters, metadata, run_summary
+from trainer_module import search_record
 
 
 def _start(run) -> str:
@@ -49,10 +50,17 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
             # The gate's message has one line per failed check: keep them under it.
             message = metadata.error_message(node.execution) or "see the run log"
             lines.append("      error: " + message.replace("\n", "\n      "))
+    lines += search_record.lines(_search(nodes.get(names.TUNER)))
     trained = hyperparameters.lines(nodes.get("Trainer"), metadata.settings_given(run), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
     return lines + _verdict_lines(run_summary.summarize(store, run, nodes))
+
+
+def _search(tuner: Optional[metadata.NodeExecution]) -> Optional[dict]:
+    """The Tuner's record of its search (components/tuner.py), if it ran."""
+    results = tuner.outputs.get(names.TUNER_RESULTS_KEY) if tuner else None
+    return metadata.custom_value(results[0], names.SEARCH_PROPERTY) if results else None
 
 
 def _verdict_lines(summary: run_summary.RunSummary) -> List[str]:
