@@ -14,7 +14,7 @@ group, so the local `run` command does not offer them as flags.
 """
 import dataclasses
 import os
-import shlex
+import re
 from typing import Any, Dict, List, Mapping, Optional
 
 from foundation import settings
@@ -294,16 +294,21 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _quoted(text: str) -> str:
+    """A value as typed, quoted only when it is empty or holds a space or a quote."""
+    return text if re.fullmatch(r"[^\s'\"]+", text) else repr(text)
+
+
 def _given(name: str, source: str, value: Any) -> str:
     """How a user gave a setting: `--epochs 0`, `--no-tune`, `MNIST_TFX_EPOCHS=0`."""
-    text = value if isinstance(value, str) else settings.shown(value)
+    text = _quoted(value if isinstance(value, str) else settings.shown(value))
     if source == ENV:
-        return f"{env_name(name)}={shlex.quote(text)}"
+        return f"{env_name(name)}={text}"
     if source != FLAG:
-        return f"{name} {shlex.quote(text)} (the default)"
+        return f"{name} {text} (the default)"
     if isinstance(value, bool):
         return flag_name(name) if value else "--no-" + flag_name(name)[2:]
-    return f"{flag_name(name)} {shlex.quote(text)}"
+    return f"{flag_name(name)} {text}"
 
 
 def from_env(
