@@ -159,7 +159,7 @@ class PipelineConfig:
         "", "container image of every task (see Dockerfile)", default_text="none: required")
     image_project_root: str = _kubeflow(
         IMAGE_PROJECT_ROOT, "where the image holds the project (schemas/ is read from there)",
-        pattern=r"/\S*", pattern_text="an absolute path")
+        pattern=r"/.*", pattern_text="an absolute path")
     # The Trainer's pod resources on Kubeflow; 0 or empty: the cluster's default.
     trainer_cpu: float = _kubeflow(0.0, "Trainer's CPU", at_least=0, default_text="0: the cluster's default")
     trainer_memory_gb: float = _kubeflow(
