@@ -216,24 +216,8 @@ class PipelineConfig:
             )
 
     def beam_pipeline_args(self, project_root: str = PROJECT_ROOT) -> List[str]:
-        """What every Beam-based component gets: the profile's arguments
-        (pipeline/beam_profiles.py), then `beam_args`.
-
-        Unless the args already say how Beam workers get their dependencies,
-        TFX copies its whole installation to a temporary sdist for them, for
-        every Beam component (docs/performance.md has the cost). The direct
-        runner's workers are this process or its children, already set up,
-        so for it the args name the lock file the environment came from (the
-        image's copy on Kubeflow: `project_root`).
-        """
-        from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
-        args = beam_profiles.pipeline_args(self)
-        runner = PipelineOptions(args).view_as(StandardOptions).runner
-        if runner not in (None, "DirectRunner", "direct"):
-            return args
-        lock = os.path.join(project_root, "requirements-runtime.lock")
-        return args + [f"--requirements_file={lock}"]
+        """What every Beam-based component gets (pipeline/beam_profiles.py)."""
+        return beam_profiles.component_args(self, project_root)
 
     def tuner_fixed(self) -> List[str]:
         """The settings the Tuner searches that the user set (a flag or the
