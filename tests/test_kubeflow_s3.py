@@ -147,7 +147,7 @@ def test_tensorflow_io_registers_s3_for_tf_io_gfile(s3, s3_endpoint, s3_mnist):
     code = (
         "import sys, tensorflow as tf\n"
         "from pipeline.process import boundary\n"
-        "from components import fs\n"
+        "from foundation import fs\n"
         "fs.register_filesystems()\n"
         "assert 's3' in tf.io.gfile.get_registered_schemes()\n"
         "print(len(fs.open_file(sys.argv[1], 'rb').read()))\n"
