@@ -12,6 +12,9 @@ Kept free of TensorFlow and TFX imports, so the CLI can catch these cheaply.
 class UserError(Exception):
     """Bad input or a bad setting, or a state the user must change; the message says how."""
 
+    # The process's exit status when this ends it: 1, failed; ConfigError's 2, bad usage.
+    exit_status = 1
+
 
 class MnistDataError(UserError, ValueError):
     """The MNIST source files are missing, unreadable or malformed."""
@@ -29,10 +32,15 @@ class DirectoryInUseError(UserError, RuntimeError):
     """Another process holds the lock on an output directory."""
 
 
-
 class ConfigError(UserError, ValueError):
-    """A setting (flag or environment variable) the pipeline cannot use.
+    """A setting (flag or environment variable) the pipeline cannot use: bad usage.
 
-    Also a ValueError, so that argparse reports a bad flag value as its own
-    usage error when the flag's type conversion raises it.
+    `settings`: the names of the settings at fault, so that the configuration
+    can say where each was set (a flag, a variable, the default).
     """
+
+    exit_status = 2
+
+    def __init__(self, message: str, settings=()):
+        super().__init__(message)
+        self.settings = tuple(settings)

@@ -1,11 +1,11 @@
 """How the project words its results, on the terminal and on the report page:
-tables, numbers, percentages, and the serving check's verdict.
+tables, numbers, percentages, the Evaluator's verdict and the serving check's.
 
 One place, so that `run`'s closing lines, `runs show`, `report`, the
 ServingCheck's own line and the HTML page say the same thing the same way.
 Pure functions of plain values; imports nothing.
 """
-from typing import Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 MISSING = "-"  # what a value that was not measured is shown as
 
@@ -31,6 +31,38 @@ def number(value: Optional[float], signed: bool = False, digits: int = 4) -> str
     if value is None:
         return MISSING
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+# A failed check, for `verdict`: (digit, or None for the whole eval set;
+# the check's short name, e.g. "accuracy change"; its condition, e.g.
+# ">= 0.965"; the line that gives its value, e.g. "digit 3
+# sparse_categorical_accuracy 0.9530, needs >= 0.965").
+FailedCheck = Tuple[Optional[int], str, str, str]
+
+
+def _digits(digits: Sequence[int]) -> str:
+    return ("digit " if len(digits) == 1 else "digits ") + ", ".join(map(str, sorted(digits)))
+
+
+def verdict(blessed: bool, failed: Sequence[FailedCheck] = (), note: str = "") -> List[str]:
+    """The Evaluator's verdict: a short first line ('blessed: ...', or 'not
+    blessed: failed ' and each failed check with its bar, the digits that
+    failed one check together), then, not blessed, one indented line per
+    failed check with its value. `note`: said after a blessing."""
+    if blessed:
+        return ["blessed: every threshold passed" + (f" ({note})" if note else "")]
+    if not failed:
+        return ["not blessed: TFMA's validation failed with no threshold named"]
+    groups: Dict[Tuple[str, str], List[Optional[int]]] = {}
+    for digit, check, condition, _ in failed:
+        groups.setdefault((check, condition), []).append(digit)
+    named = []
+    for (check, condition), digits in groups.items():
+        overall = [d for d in digits if d is None]
+        per_digit = [d for d in digits if d is not None]
+        named += [f"{check} {condition}"] * bool(overall)
+        named += [f"{_digits(per_digit)} {check} {condition}"] * bool(per_digit)
+    return ["not blessed: failed " + "; ".join(named)] + ["  " + detail for *_, detail in failed]
 
 
 def serving_verdict(blessed: bool, reasons: Union[str, Sequence[str]] = (),

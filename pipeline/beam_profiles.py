@@ -15,6 +15,7 @@ of a repeated flag.
 Only `local` and `multi-process` run on this machine (and in the tests); the
 others need the services named in the README.
 """
+import os
 from typing import Callable, Dict, List
 
 from foundation.errors import ConfigError
@@ -117,3 +118,23 @@ def pipeline_args(cfg) -> List[str]:
     """The profile's arguments, the S3 endpoint's, then the explicit `beam_args`."""
 
     return _PROFILES[cfg.beam_profile](cfg) + object_store.beam_args(cfg) + list(cfg.beam_args)
+
+
+def component_args(cfg, project_root: str) -> List[str]:
+    """What every Beam-based component gets: pipeline_args, and for the
+    direct runner the lock file its environment came from.
+
+    Unless the args already say how Beam workers get their dependencies,
+    TFX copies its whole installation to a temporary sdist for them, for
+    every Beam component (docs/performance.md has the cost). The direct
+    runner's workers are this process or its children, already set up, so
+    for it the args name the lock file the environment came from (the
+    image's copy on Kubeflow: `project_root`).
+    """
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    args = pipeline_args(cfg)
+    runner = PipelineOptions(args).view_as(StandardOptions).runner
+    if runner not in (None, "DirectRunner", "direct"):
+        return args
+    return args + [f"--requirements_file={os.path.join(project_root, 'requirements-runtime.lock')}"]

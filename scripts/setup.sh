@@ -126,4 +126,12 @@ if ! "$UV" pip sync --quiet --python "$VENV/bin/python" --require-hashes --compi
 fi
 # The lock holds uv itself: from here on, the venv's copy.
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps --no-build-isolation -e .
+# The tfx CLI imports TensorFlow before it runs any of the project's code, so
+# TensorFlow's C++ start-up lines (CUDA stubs, cuFFT, cuDNN, TensorRT) reach
+# the terminal unless TF_CPP_MIN_LOG_LEVEL is set when the process starts. A
+# .pth file runs at every start of the venv's Python: it sets it, unless set
+# already, for the `tfx` program only (every other entry point sets it itself).
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo 'import os, sys; os.path.basename(sys.argv[0] if sys.argv else "") == "tfx" and os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")' \
+  > "$SITE/mnist_tfx_quiet_tfx_cli.pth"
 echo "Set up: $("$VENV/bin/python" --version) in $VENV"

@@ -137,7 +137,7 @@ def test_missing_settings_are_named(settings, message):
 
 
 def test_unknown_profile_is_refused():
-    with pytest.raises(UserError, match="beam_profile must be one of"):
+    with pytest.raises(UserError, match="MNIST_TFX_BEAM_PROFILE=yarn: must be one of local, multi-process, flink"):
         config_lib.from_env({"MNIST_TFX_BEAM_PROFILE": "yarn"})
 
 

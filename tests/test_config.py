@@ -1,8 +1,8 @@
 import pytest
 
-from foundation.errors import UserError
+from foundation.errors import ConfigError
 from pipeline import config as config_lib
-from pipeline.cli import build_parser
+from pipeline.cli import build_parser, options
 
 
 def test_defaults():
@@ -31,7 +31,10 @@ def test_cli_flags_cover_every_setting():
     args = build_parser().parse_args(
         ["run", "--epochs", "2", "--loop", "fit", "--max-examples-per-split", "100", "--no-enable-cache"]
     )
-    assert (args.epochs, args.loop, args.max_examples_per_split, args.enable_cache) == (2, "fit", 100, False)
+    # Flags stay text until the configuration checks them.
+    assert (args.epochs, args.loop, args.max_examples_per_split, args.enable_cache) == ("2", "fit", "100", False)
+    cfg = options.config_from(args)
+    assert (cfg.train.epochs, cfg.train.loop, cfg.max_examples_per_split, cfg.enable_cache) == (2, "fit", 100, False)
     assert args.output_dir is None  # unset flags leave environment and defaults alone
     for name in config_lib.fields(kubeflow=False):
         assert hasattr(args, name)
@@ -39,7 +42,8 @@ def test_cli_flags_cover_every_setting():
     assert not hasattr(args, "image")
     for command in ("compile", "deploy"):
         args = build_parser().parse_args([command, "--image", "r/m:1", "--trainer-cpu", "4"])
-        assert (args.image, args.trainer_cpu) == ("r/m:1", 4.0)
+        cfg = options.config_from(args)
+        assert (cfg.image, cfg.trainer_cpu) == ("r/m:1", 4.0)
         for name in config_lib.fields():
             assert hasattr(args, name)
 
@@ -54,18 +58,22 @@ def test_object_store_paths_are_kept_as_given():
 @pytest.mark.parametrize(
     "env, message",
     [
-        ({"MNIST_TFX_EPOCHS": "three"}, "epochs: expected a number"),
-        ({"MNIST_TFX_EPOCHS": "0"}, "epochs must be at least 1"),
-        ({"MNIST_TFX_LOOP": "keras"}, "loop must be one of"),
-        ({"MNIST_TFX_ENABLE_CACHE": "maybe"}, "expected true or false"),
-        ({"MNIST_TFX_STRATEGY": "horovod"}, "strategy must be one of"),
-        ({"MNIST_TFX_STRATEGY": "mirrored", "MNIST_TFX_LOOP": "fit"}, "distributes the custom loop only"),
-        ({"MNIST_TFX_TUNER_HOLDOUT_SHARE": "1"}, "tuner_holdout_share must be between 0 and 1"),
+        ({"MNIST_TFX_EPOCHS": "three"}, "MNIST_TFX_EPOCHS=three: must be a whole number >= 1"),
+        ({"MNIST_TFX_EPOCHS": "0"}, "MNIST_TFX_EPOCHS=0: must be a whole number >= 1"),
+        ({"MNIST_TFX_LOOP": "keras"}, "MNIST_TFX_LOOP=keras: must be one of custom, fit"),
+        ({"MNIST_TFX_ENABLE_CACHE": "maybe"}, "MNIST_TFX_ENABLE_CACHE=maybe: must be true or false"),
+        ({"MNIST_TFX_STRATEGY": "horovod"}, "MNIST_TFX_STRATEGY=horovod: must be one of none, mirrored, multi_worker"),
+        ({"MNIST_TFX_STRATEGY": "mirrored", "MNIST_TFX_LOOP": "fit"},
+         "MNIST_TFX_STRATEGY=mirrored with MNIST_TFX_LOOP=fit: strategy 'mirrored' distributes the custom loop only"),
+        ({"MNIST_TFX_TUNER_HOLDOUT_SHARE": "1"},
+         "MNIST_TFX_TUNER_HOLDOUT_SHARE=1: must be a number between 0 and 1, neither"),
     ],
 )
 def test_bad_settings_are_reported(env, message):
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(ConfigError) as raised:
         config_lib.from_env(env)
+    assert str(raised.value).startswith(message)
+    assert raised.value.exit_status == 2
 
 
 def test_direct_runner_args_name_the_lock_so_tfx_builds_no_sdist():
@@ -86,5 +94,5 @@ def test_train_dropout_off_needs_the_custom_loop():
     from trainer_module.config import TrainConfig
 
     assert TrainConfig(train_dropout=False).train_dropout is False
-    with pytest.raises(ValueError, match="train_dropout off needs loop 'custom'"):
+    with pytest.raises(ConfigError, match="train_dropout off needs loop 'custom'"):
         TrainConfig(train_dropout=False, loop="fit")

@@ -110,10 +110,12 @@ class Run:
         self.process.wait()
         self.reader.join(10)
 
-    def finish(self):
+    def finish(self, status: int = 0):
+        """The run's output, once it ends with `status` (pipeline/cli/run.py:
+        0 pushed, 3 finished but not blessed)."""
         self.process.wait(timeout=1800)
         self.reader.join(10)
-        assert self.process.returncode == 0, self.output()
+        assert self.process.returncode == status, self.output()
         return self.output()
 
     def output(self):
@@ -261,7 +263,7 @@ def test_killed_during_training_and_a_second_run_is_refused_meanwhile(story):
 
 
 def test_a_plain_rerun_after_the_kills_completes(story):
-    story.rerun_output = Run(story.worse_data, story.out).finish()
+    story.rerun_output = Run(story.worse_data, story.out).finish(status=3)
     story.check_recovered()
     _, _, nodes = story.latest_run()
     # Ingestion finished in the killed run before: cached. Training did not.

@@ -131,7 +131,7 @@ def test_the_compiling_machine_may_reach_the_store_its_own_way(monkeypatch):
 
 def test_a_local_run_refuses_an_object_store_output_dir(tmp_path):
     result = run_cli("run", "--output-dir", f"s3://{BUCKET}/out", env={"HOME": str(tmp_path)}, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a setting's value: bad usage
     assert result.stderr.strip() == (
         f"error: --output-dir s3://{BUCKET}/out: a local run keeps its ML Metadata (SQLite) and its "
         "run lock there, so it must be a local directory; the data can be on an object store "
@@ -147,7 +147,7 @@ def test_tensorflow_io_registers_s3_for_tf_io_gfile(s3, s3_endpoint, s3_mnist):
     code = (
         "import sys, tensorflow as tf\n"
         "from pipeline.process import boundary\n"
-        "from components import fs\n"
+        "from foundation import fs\n"
         "fs.register_filesystems()\n"
         "assert 's3' in tf.io.gfile.get_registered_schemes()\n"
         "print(len(fs.open_file(sys.argv[1], 'rb').read()))\n"

@@ -64,7 +64,7 @@ def test_the_setting_is_a_flag_and_an_environment_variable():
     env = {"MNIST_TFX_PRECISION": "mixed_bfloat16"}
     assert config_lib.from_env(env).train.precision == "mixed_bfloat16"
     assert config_lib.from_env(env, precision="float32").train.precision == "float32"
-    with pytest.raises(ConfigError, match="precision must be one of"):
+    with pytest.raises(ConfigError, match="--precision float16: must be one of auto, float32, mixed_bfloat16"):
         config_lib.from_env({}, precision="float16")
 
 

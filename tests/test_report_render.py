@@ -177,16 +177,31 @@ def test_axis_floor_keeps_every_value_and_mark_visibly_above_it():
         assert floor <= low
 
 
-def test_per_digit_chart_zooms_to_high_accuracies_and_says_so():
+# The per-digit value threshold a digit is judged by (TFMA's per-slice one),
+# one per digit, beside the overall 98% bar.
+DIGIT_BOUNDS = [{"metric": "sparse_categorical_accuracy", "digit": d, "value": 0.975 + d * 0.002, "passed": True,
+                 "kind": "value", "lower_bound": 0.965, "upper_bound": None, "condition": ">= 0.965"}
+                for d in range(10)]
+
+
+def test_per_digit_chart_zooms_to_high_accuracies_and_draws_the_per_digit_bound():
     per_digit = [{"digit": d, "accuracy": 0.975 + d * 0.002, "example_count": 100.0,
                   "baseline_accuracy": 0.97, "accuracy_change": 0.005} for d in range(10)]
-    chart = _per_digit_svg(render.render(_summary(**{"evaluation.per_digit": per_digit})))
+    thresholds = _summary()["evaluation"]["thresholds"] + DIGIT_BOUNDS
+    chart = _per_digit_svg(render.render(_summary(**{"evaluation.per_digit": per_digit,
+                                                      "evaluation.thresholds": thresholds})))
     assert "y axis starts at 96.0%, not 0" in chart
     assert ">96.0%</text>" in chart and ">0.0%</text>" not in chart
     heights = _bar_heights(chart)
     assert len(heights) == 10 and heights == sorted(heights) and heights[-1] > 1.5 * heights[0]
-    # The 98% bar (the value threshold's bound) is drawn, with its legend.
-    assert 'stroke-dasharray="6 3"' in chart and "overall accuracy bar 98.0%" in chart
+    # The 96.5% per-digit bound is drawn, with its legend; not the 98% overall bar.
+    assert 'stroke-dasharray="6 3"' in chart and "per-digit accuracy bar 96.5%" in chart
+    assert "bar 98.0%" not in chart
+    # Drawn at 96.5%: halfway between the 96% and 97% gridlines.
+    [line_y] = re.findall(r'<line x1="54" x2="\d+" y1="([0-9.]+)" y2="[0-9.]+" stroke="#9b1c12"', chart)
+    grid = re.findall(r'<line x1="54" x2="\d+" y1="([0-9.]+)" y2="[0-9.]+" stroke="#ddd"/>', chart)
+    at_96, at_97 = float(grid[0]), float(grid[1])
+    assert float(line_y) == pytest.approx((at_96 + at_97) / 2, abs=0.2)
 
 
 def test_per_digit_chart_of_a_weak_model_starts_at_zero():
@@ -241,9 +256,13 @@ def test_page_names_a_failing_digit_and_shows_the_serving_check():
                "bounds": {"p99_ms_batch_1": 100.0, "p99_ms_batch_32": 400.0}}
     page = render.render(_summary(**{"evaluation.thresholds": thresholds, "serving": serving}))
     [line] = re.findall(r'<p id="verdict-line">(.*?)</p>', page)
-    assert line.startswith("not blessed: sparse_categorical_accuracy 0.9123, needs &gt;= 0.98; "
-                           "digit 3 sparse_categorical_accuracy change -0.0310, needs &gt;= -0.015")
-    assert line.endswith("serving check: refused: serving_images p99 latency at batch 32: 480.0 ms, bound 400 ms")
+    # A short line naming the failed checks, their values below it.
+    assert line == ("not blessed: failed accuracy &gt;= 0.98; digit 3 accuracy change &gt;= -0.015; "
+                    "serving check: refused: serving_images p99 latency at batch 32: 480.0 ms, bound 400 ms")
+    details = re.search(r'<ul id="verdict-details">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", details) == [
+        "sparse_categorical_accuracy 0.9123, needs &gt;= 0.98",
+        "digit 3 sparse_categorical_accuracy change -0.0310, needs &gt;= -0.015"]
     assert "<td>digit 3</td>" in page and "<td>digit 4</td>" in page and "<td>all digits</td>" in page
     serving_section = page[page.index('<section id="serving">'):page.index('<section id="accuracy">')]
     assert serving_section.count('<td class="num">480.0 ms</td>') == 2

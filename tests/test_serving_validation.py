@@ -97,3 +97,52 @@ def test_predict_refuses_a_file_that_is_not_an_image(serving_dir, tmp_path, cont
     assert result.returncode == 1 and result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: {path}: {says}")
+
+
+def test_predict_answers_each_file_even_when_another_fails(serving_dir, tmp_path):
+    from PIL import Image
+
+    from tests.synthetic_digits import make_digits
+
+    images, _ = make_digits(1, seed=3)
+    good, notes, missing = tmp_path / "good.png", tmp_path / "notes.txt", tmp_path / "missing.png"
+    Image.fromarray(images[0]).save(good)
+    notes.write_text("not a picture")
+    result = run_cli("predict", good, notes, missing, "--output-dir", serving_dir, timeout=120)
+    assert result.returncode == 1
+    [answer] = [line for line in result.stdout.splitlines() if line.startswith(f"{good}: ")]
+    assert "likeliest" in answer or answer.split(": ")[1][0].isdigit()
+    first, second = result.stderr.splitlines()
+    assert first.startswith(f"error: {notes}: not a readable image")
+    assert second.startswith(f"error: {missing}: not a readable image ([Errno 2]")
+
+
+def test_predict_says_a_blank_picture_holds_no_digit(serving_dir, tmp_path):
+    from PIL import Image
+
+    white = tmp_path / "white.png"
+    Image.new("L", (64, 64), 255).save(white)
+    result = run_cli("predict", white, "--output-dir", serving_dir, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"{white}: no digit: blank (ink on 0.0% of the image)" in result.stdout.splitlines()
+
+
+def _stroke() -> np.ndarray:
+    """A model input with a digit's amount of ink: a bar 3 pixels wide."""
+    image = np.zeros((28, 28, 1), np.float32)
+    image[4:24, 12:15] = 1.0
+    return image
+
+
+@pytest.mark.parametrize("image, top, says", [
+    (np.zeros((28, 28, 1), np.float32), 0.99, "no digit: blank (ink on 0.0% of the image)"),
+    (np.ones((28, 28, 1), np.float32), 0.99, "uncertain: likeliest 7 (99.0%), but ink covers 100% of the image"),
+    (_stroke(), 0.5, "uncertain: likeliest 7 (50.0%), but an answer needs 90%"),
+    (_stroke(), 0.99, "7 (99.0%)"),
+], ids=["blank", "all ink", "unsure", "sure"])
+def test_an_answer_is_a_digit_only_for_ink_like_a_digits_and_a_sure_model(image, top, says):
+    from pipeline.inspection import predict
+
+    probabilities = np.full(10, (1 - top) / 9, np.float32)
+    probabilities[7] = top
+    assert predict.judge(image, probabilities).line().startswith(says)

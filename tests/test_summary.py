@@ -9,10 +9,25 @@ from pipeline.inspection import metadata
 from tests.test_report_render import _summary
 
 
-def test_verdict_names_every_failed_threshold():
+def test_verdict_names_every_failed_threshold_in_a_short_line_and_each_value_below():
     verdict = summary_lib.verdict(_summary())
-    assert verdict == ("not blessed: sparse_categorical_accuracy 0.9123, needs >= 0.98; "
-                       "sparse_categorical_accuracy change -0.0100, needs >= -0.002")
+    assert verdict.splitlines() == [
+        "not blessed: failed accuracy >= 0.98; accuracy change >= -0.002",
+        "  sparse_categorical_accuracy 0.9123, needs >= 0.98",
+        "  sparse_categorical_accuracy change -0.0100, needs >= -0.002",
+    ]
+
+
+def test_a_verdict_with_many_failed_digits_stays_short():
+    """Every digit under its bound, and the overall bar: one short line, the details below."""
+    from tests.test_report_render import DIGIT_BOUNDS
+
+    failing = [dict(t, value=0.95, passed=False) for t in DIGIT_BOUNDS]
+    verdict = summary_lib.verdict(_summary(**{"evaluation.thresholds": _summary()["evaluation"]["thresholds"][:1] + failing}))
+    first, *details = verdict.splitlines()
+    assert first == "not blessed: failed accuracy >= 0.98; digits 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 accuracy >= 0.965"
+    assert len(first) < 100
+    assert details[1] == "  digit 0 sparse_categorical_accuracy 0.9500, needs >= 0.965" and len(details) == 11
 
 
 def test_verdict_of_a_blessed_model_without_a_baseline():

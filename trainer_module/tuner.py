@@ -4,7 +4,8 @@ GradientTape loop as the Trainer (train_loop.train_custom), not model.fit.
 
 The model's layers stay the seed's; the search space is the learning rate,
 its schedule, dropout in training, and the batch size. A setting the user gave
-explicitly (flag or environment) is fixed, not searched. The budget (trials,
+explicitly (flag or environment) is fixed, not searched: custom_config names
+them (FIXED_KEY), without saying how they were given. The budget (trials,
 epochs and training examples per trial) and the held-out share come from
 custom_config, the pipeline's tuner_* settings.
 
@@ -15,7 +16,7 @@ KerasTuner's own display (its tables, and the ANSI codes of its clear_output)
 goes to the run log.
 """
 import time
-from typing import Any, Dict
+from typing import Any, Collection, Dict
 
 import keras_tuner
 import tensorflow as tf
@@ -27,6 +28,7 @@ from trainer_module import hyperparameters, search_display, search_record, train
 from trainer_module.config import (
     EPOCHS_KEY,
     EXAMPLES_KEY,
+    FIXED_KEY,
     HOLDOUT_SHARE_KEY,
     LR_SCHEDULES,
     MIN_CLASS_SHARE_KEY,
@@ -38,23 +40,21 @@ from trainer_module.model import build_model
 
 OBJECTIVE = search_record.OBJECTIVE
 
-# The searched TrainConfig fields.
-TUNED_NAMES = ("learning_rate", "lr_schedule", "train_dropout", "batch_size")
 LEARNING_RATES = [3e-4, 1e-3, 2e-3, 3e-3]
 BATCH_SIZES = [32, 64, 128]
 
 
-def search_space(hp: keras_tuner.HyperParameters, base: TrainConfig, explicit) -> None:
-    """Declares the searched settings in `hp` (explicit ones fixed)."""
+def search_space(hp: keras_tuner.HyperParameters, base: TrainConfig, fixed) -> None:
+    """Declares the searched settings (config.SEARCHED) in `hp`, those in `fixed` fixed."""
     def choice(name, values):
-        if name in explicit:
+        if name in fixed:
             hp.Fixed(name, getattr(base, name))
         else:
             hp.Choice(name, values)
 
     choice("learning_rate", LEARNING_RATES)
     choice("lr_schedule", list(LR_SCHEDULES))
-    if "train_dropout" in explicit:
+    if "train_dropout" in fixed:
         hp.Fixed("train_dropout", base.train_dropout)
     else:
         hp.Boolean("train_dropout")
@@ -65,14 +65,14 @@ class GradientTapeHyperModel(keras_tuner.HyperModel):
     """Builds the seed's CNN; `fit` trains it with the Trainer's custom loop
     on the training split less the held-out slice, and scores it on the slice."""
 
-    def __init__(self, base: TrainConfig, explicit: Dict[str, str], slices: Slices,
+    def __init__(self, base: TrainConfig, fixed: Collection[str], slices: Slices,
                  holdout_ds: tf.data.Dataset, examples: int):
         super().__init__(name="mnist_gradient_tape")
-        self.base, self.explicit = base, explicit
+        self.base, self.fixed = base, fixed
         self.slices, self.holdout_ds, self.examples = slices, holdout_ds, examples
 
     def declare(self, hp: keras_tuner.HyperParameters) -> None:
-        search_space(hp, self.base, self.explicit)
+        search_space(hp, self.base, self.fixed)
 
     def build(self, hp):
         self.declare(hp)
@@ -120,7 +120,7 @@ def tuner_fn(fn_args) -> TunerFnResult:
     custom = fn_args.custom_config or {}
     base, _ = hyperparameters.resolve(custom)
     base = TrainConfig.from_dict({**base.__dict__, "epochs": int(custom.get(EPOCHS_KEY, 1))})
-    explicit = hyperparameters.explicit_sources(custom)
+    fixed = set(custom.get(FIXED_KEY) or ())
     tf_keras.utils.set_random_seed(base.seed)
     tf.config.experimental.enable_op_determinism()
     # The train split only: fn_args.eval_files is never read here.
@@ -129,7 +129,7 @@ def tuner_fn(fn_args) -> TunerFnResult:
     # Built once: counting its labels fills its cache, which then serves every trial.
     holdout_ds = slices.holdout(base.eval_batch_size)
     holdout = _describe(slices, holdout_ds, examples, float(custom[MIN_CLASS_SHARE_KEY]))
-    hypermodel = GradientTapeHyperModel(base, explicit, slices, holdout_ds, examples)
+    hypermodel = GradientTapeHyperModel(base, fixed, slices, holdout_ds, examples)
     tuner = search_display.tuner_class(keras_tuner.RandomSearch)(
         hypermodel,
         holdout=holdout,

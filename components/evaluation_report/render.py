@@ -20,9 +20,10 @@ from components.evaluation_report import summary as summary_lib
 from components.evaluation_report import svg
 from foundation import text
 from trainer_module import search_record
+from trainer_module.hyperparameters import SET
 
 TEMPLATE = "report.html.j2"
-# The value threshold's metric, drawn as a line on the per-digit chart.
+# The value thresholds' metric; the per-digit one is drawn on the per-digit chart.
 ACCURACY = "sparse_categorical_accuracy"
 
 
@@ -56,10 +57,11 @@ _ENV = jinja2.Environment(
 _ENV.filters.update(pct=text.pct, num=_num, signed=_signed, text=_text)
 
 
-def _value_bound(evaluation: Dict[str, Any]) -> Optional[float]:
-    """The lower bound on overall accuracy, if the Evaluator had one."""
+def _digit_bound(evaluation: Dict[str, Any]) -> Optional[float]:
+    """The lower bound on each digit's accuracy (the per-slice threshold a
+    digit is judged by, not the overall bar), if the Evaluator had one."""
     for t in evaluation["thresholds"]:
-        if (t["kind"] == "value" and t["metric"] == ACCURACY and t.get("digit") is None
+        if (t["kind"] == "value" and t["metric"] == ACCURACY and t.get("digit") is not None
                 and t.get("lower_bound") is not None):
             return t["lower_bound"]
     return None
@@ -80,10 +82,10 @@ def _comparison_rows(overall: Dict[str, Any]) -> List[List[str]]:
 def _per_digit_chart(evaluation: Dict[str, Any]) -> Markup:
     per_digit = evaluation["per_digit"]
     accuracies = [d["accuracy"] for d in per_digit]
-    bound = _value_bound(evaluation)
+    bound = _digit_bound(evaluation)
     return svg.bar_chart(
         [str(d["digit"]) for d in per_digit], accuracies, "Accuracy per digit (TFMA)",
-        bottom=svg.axis_floor(accuracies, marks=[bound]), line=bound, line_label="overall accuracy bar",
+        bottom=svg.axis_floor(accuracies, marks=[bound]), line=bound, line_label="per-digit accuracy bar",
     )
 
 
@@ -187,7 +189,9 @@ def _provenance_rows(summary: Dict[str, Any]) -> List[Dict[str, Optional[str]]]:
         _code_row("data source", data.get("source_dir"), f"({canonical})"),
     ]
     rows += [_code_row(f"sha256 {name}", digest) for name, digest in sorted(data["sha256"].items())]
-    sources = training.get("hyperparameter_sources") or {}  # default, flag, env or tuned
+    # default, flag, env or tuned; the Trainer itself knows only tuned from
+    # SET, and `report` fills in how the run set the others.
+    sources = {k: v for k, v in (training.get("hyperparameter_sources") or {}).items() if v != SET}
     rows += [
         _row(f"hyperparameter {k}", _text(v) + (f" ({sources[k]})" if k in sources else ""))
         for k, v in sorted((training.get("hyperparameters") or {}).items())
@@ -232,8 +236,10 @@ def render(summary: Dict[str, Any]) -> str:
         data=_data(summary["data"]),
         provenance=_provenance_rows(summary),
         wall_seconds=summary["provenance"].get("wall_seconds") or {},
-        verdict_line=summary_lib.verdict(summary) + (
+        # text.verdict's short line, then each failed check's own.
+        verdict_line=summary_lib.verdict(summary).splitlines()[0] + (
             "; " + summary_lib.serving_verdict(summary) if summary.get("serving") else ""),
+        verdict_details=[line.strip() for line in summary_lib.verdict(summary).splitlines()[1:]],
         serving=summary.get("serving"),
         serving_latency=_serving_latency(summary.get("serving")),
     )

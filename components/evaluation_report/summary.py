@@ -101,7 +101,9 @@ ACCURACY_PROPERTY = "accuracy"
 ACCURACY_PER_DIGIT_PROPERTY = "accuracy_per_digit"  # JSON {"0": 0.99, ...}
 BASELINE_ACCURACY_PROPERTY = "baseline_accuracy"  # absent without a baseline
 BLESSED_PROPERTY = "blessed"  # 1 or 0, as on TFX's ModelBlessing
-VERDICT_PROPERTY = "verdict"  # why blessed or not, one line
+# Why blessed or not: text.verdict's lines, a short first line naming each
+# failed check, then one line per failed check with its value.
+VERDICT_PROPERTY = "verdict"
 SCHEMA_VERSION_PROPERTY = "schema_version"
 
 
@@ -118,16 +120,19 @@ def _failed(threshold: Threshold) -> str:
     return f"{threshold_name(threshold)} {shown}, needs {threshold['condition']}"
 
 
+def _check(threshold: Threshold) -> str:
+    """A threshold's short name: 'accuracy' for TFMA's sparse_categorical_accuracy."""
+    metric = threshold["metric"]
+    short = "accuracy" if metric.endswith("accuracy") else metric
+    return short + (" change" if threshold["kind"] == "change" else "")
+
+
 def verdict(summary: Summary) -> str:
-    """Why the model was blessed or not, in one line."""
+    """Why the model was blessed or not: text.verdict's lines, joined."""
     evaluation = summary["evaluation"]
-    if summary["blessed"]:
-        reason = "every threshold passed"
-        if evaluation["overall"]["baseline"] is None:
-            reason += " (no baseline yet: the change threshold did not apply)"
-        return "blessed: " + reason
-    failed = [_failed(t) for t in evaluation["thresholds"] if not t["passed"]]
-    return "not blessed: " + ("; ".join(failed) or "TFMA's validation failed with no threshold named")
+    note = "no baseline yet: the change threshold did not apply" if evaluation["overall"]["baseline"] is None else ""
+    failed = [(t.get("digit"), _check(t), t["condition"], _failed(t)) for t in evaluation["thresholds"] if not t["passed"]]
+    return "\n".join(text.verdict(summary["blessed"], failed, note))
 
 
 def serving_verdict(summary: Summary) -> Optional[str]:

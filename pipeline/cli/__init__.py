@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Runs one command; its exit status. A UserError is one line, `error: ...`;
-    anything else propagates, to be reported with its traceback."""
+    """Runs one command; its exit status. A UserError is one line, `error: ...`,
+    and its status (2 for a bad setting); anything else propagates, to be
+    reported with its traceback."""
     args = build_parser().parse_args(argv)
     if not args.verbose:
         console.quiet_before_tensorflow()
@@ -49,7 +50,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return args.func(args)
     except UserError as e:
         boundary.print_user_error(e, verbose=args.verbose)
-        return getattr(args, "error_status", 1)
+        return getattr(args, "error_status", None) or e.exit_status
 
 
 def console_main() -> None:

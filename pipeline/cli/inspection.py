@@ -1,5 +1,6 @@
 """`runs`, `report`, `lineage` and `predict`: what the local runs recorded, and the pushed model."""
 import argparse
+import sys
 
 from pipeline.cli import options
 
@@ -22,7 +23,13 @@ def add_parsers(commands) -> None:
     options.add_location_options(lineage)
     lineage.set_defaults(func=cmd_lineage)
 
-    predict = commands.add_parser("predict", help="classify images with the latest pushed model")
+    predict = commands.add_parser(
+        "predict", help="classify images with the latest pushed model",
+        description="Prints each image's digit and its probability, or 'no digit' (a blank "
+        "image) or 'uncertain' with the likeliest digit (docs/inspecting-runs.md#predict). "
+        "Exit status: 0, every file read; 1, a file could not be (its error names it; the "
+        "others are still answered), or no model is pushed.",
+    )
     predict.add_argument("images", nargs="+", help="PNG/JPEG files, or .npy batches")
     options.add_location_options(predict)
     predict.set_defaults(func=cmd_predict)
@@ -64,10 +71,16 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Each file's answer; an `error:` line for each that could not be read,
+    and then status 1."""
     from pipeline.inspection import predict
 
-    print("\n".join(predict.predict(options.config_from(args), args.images)))
-    return 0
+    lines, errors = predict.predict(options.config_from(args), args.images)
+    if lines:
+        print("\n".join(lines), flush=True)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ module's fingerprint (the hash TFX puts in the module wheel's version).
 """
 import json
 import re
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import ml_metadata as mlmd
 
@@ -22,14 +22,25 @@ def module_fingerprint(module_path: Optional[str]) -> Optional[str]:
     return match.group(1) if match else None
 
 
+def _leaves(value: Any, path: str = "") -> Dict[str, Any]:
+    """A JSON document as {path: value} of its leaves: "a.b[0].c"."""
+    if isinstance(value, dict) and value:
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list) and value:
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return {path: value}
+    return {leaf: v for sub_path, sub in items for leaf, v in _leaves(sub, sub_path).items()}
+
+
 def _diff_json(key: str, before: str, after: str) -> str:
+    """The leaves that changed, e.g. an Evaluator's bound deep in its eval_config."""
     try:
-        old, new = json.loads(before), json.loads(after)
+        old, new = _leaves(json.loads(before)), _leaves(json.loads(after))
     except (TypeError, ValueError):
         return f"parameter {key} changed"
-    if not (isinstance(old, dict) and isinstance(new, dict)):
-        return f"parameter {key} changed"
-    changed = [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    changed = [f"{path} {old.get(path)} -> {new.get(path)}" for path in sorted(set(old) | set(new))
+               if old.get(path) != new.get(path)]
     return f"parameter {key} changed: " + ", ".join(changed)
 
 

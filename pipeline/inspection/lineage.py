@@ -29,7 +29,10 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     pushed = _pushed_artifact(store, serving_path)
     if pushed is None:
         raise UserError(f"No pushed model at {serving_path} is recorded in {cfg.metadata_path}")
-    [event] = [e for e in store.get_events_by_artifact_ids([pushed.id]) if e.type == e.OUTPUT]
+    # A Pusher served from the cache in later runs outputs the same artifact
+    # again: the first execution is the one that pushed it.
+    event = min((e for e in store.get_events_by_artifact_ids([pushed.id]) if e.type == e.OUTPUT),
+                key=lambda e: e.execution_id)
     [pusher] = store.get_executions_by_id([event.execution_id])
     [run] = [c for c in store.get_contexts_by_execution(pusher.id) if c.type == "pipeline_run"]
     nodes = metadata.executions(store, run)
@@ -42,7 +45,7 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     props = metadata.exec_properties(trainer.execution)
     lines.append(f"  trainer module fingerprint: {explain.module_fingerprint(props.get('module_path'))}")
     lines.append("  hyperparameters (source: default, flag, env or tuned):")
-    lines += hyperparameters.lines(trainer, indent="    ")
+    lines += hyperparameters.lines(trainer, metadata.settings_given(run), indent="    ")
     examples = trainer.inputs["examples"][0]
     lines.append(f"  training examples: {examples.uri}")
     lines.append(f"    source: {metadata.custom_value(examples, 'source_dir')}"
@@ -57,7 +60,8 @@ def lineage(cfg: PipelineConfig, ref: str) -> List[str]:
     lines.append(f"  blessing: {blessing.uri} (blessed: {'yes' if summary.blessed else 'no'}, "
                  f"accuracy {accuracy})")
     if summary.verdict:
-        lines.append(f"    verdict: {summary.verdict}")
+        first, *details = summary.verdict.splitlines()
+        lines += [f"    verdict: {first}"] + ["      " + line for line in details]
     lines.append(f"  baseline model: {summary.baseline_text}")
     lines.append(f"  pushed version: {metadata.custom_value(pushed, 'pushed_version')}")
     return lines

@@ -8,6 +8,7 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from foundation.errors import UserError
+from pipeline.inspection import store_check
 
 STATE_NAMES = {
     value: name.lower()
@@ -28,7 +29,7 @@ def open_store(metadata_path: str) -> mlmd.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return mlmd.MetadataStore(config)
+    return store_check.opened(metadata_path, lambda: mlmd.MetadataStore(config))
 
 
 def runs(store: mlmd.MetadataStore, pipeline_name: str) -> List[metadata_store_pb2.Context]:
@@ -108,7 +109,7 @@ _ERROR_KEY = "__error_message__"
 def _writable_store(metadata_path: str) -> mlmd.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
-    return mlmd.MetadataStore(config)
+    return store_check.opened(metadata_path, lambda: mlmd.MetadataStore(config))
 
 
 def record_failure(metadata_path: str, pipeline_name: str, error: BaseException) -> None:
@@ -127,6 +128,32 @@ def record_failure(metadata_path: str, pipeline_name: str, error: BaseException)
         if execution.last_known_state == metadata_store_pb2.Execution.FAILED and _ERROR_KEY not in execution.custom_properties:
             execution.custom_properties[_ERROR_KEY].string_value = f"{type(error).__name__}: {error}"
             store.put_executions([execution])
+
+
+# On a run's context: the settings the user gave for it, JSON {name: "flag" or
+# "env"}. There, not in a component's parameters, it is in no cache key: TFX
+# keys a node on its inputs, parameters and code (tfx/orchestration/portable/
+# cache_utils.py), never on the run's context. Missing: the run recorded
+# none (an older run, or one killed before it ended).
+SETTINGS_GIVEN_PROPERTY = "settings_given"
+
+
+def record_settings_given(metadata_path: str, pipeline_name: str, since_ms: int, given: Dict[str, str]) -> None:
+    """Records `given` on each run of the pipeline that started at or after
+    `since_ms` (the run just made: the caller holds the directory's lock)."""
+    if not os.path.exists(metadata_path):
+        return
+    store = _writable_store(metadata_path)
+    for run in runs(store, pipeline_name):
+        if run.create_time_since_epoch >= since_ms:
+            run.custom_properties[SETTINGS_GIVEN_PROPERTY].string_value = json.dumps(given, sort_keys=True)
+            store.put_contexts([run])
+
+
+def settings_given(run: metadata_store_pb2.Context) -> Optional[Dict[str, str]]:
+    """The settings the user gave for a run, by name: "flag" or "env"; None: not recorded."""
+    text = custom_value(run, SETTINGS_GIVEN_PROPERTY)
+    return json.loads(text) if text else None
 
 
 INTERRUPTED = "interrupted: the process running it ended before it finished (killed?)"

@@ -44,7 +44,8 @@ def _load_summary(nodes: Dict[str, metadata.NodeExecution]) -> Optional[Summary]
 
 
 def _with_run_facts(summary: Summary, cfg: PipelineConfig, run, nodes) -> Summary:
-    """The component's facts, plus ML Metadata's: wall times, module fingerprint, run id."""
+    """The component's facts, plus ML Metadata's: wall times, module fingerprint,
+    run id, and each hyperparameter's source as this run gave it."""
     summary = Summary(summary, provenance=dict(summary["provenance"]))
     prov = summary["provenance"]
     if summary.get("run_id") and summary["run_id"] != run.name:
@@ -57,6 +58,10 @@ def _with_run_facts(summary: Summary, cfg: PipelineConfig, run, nodes) -> Summar
         prov["module_fingerprint"] = explain.module_fingerprint(
             metadata.exec_properties(trainer.execution).get("module_path")
         )
+        if summary.get("training"):
+            sources = {name: source for name, _, source in
+                       hyperparameters.used(trainer, metadata.settings_given(run))}
+            summary["training"] = dict(summary["training"], hyperparameter_sources=sources)
     prov["wall_seconds"] = {
         node_id: {"seconds": metadata.wall_seconds(node.execution), "state": node.state}
         for node_id, node in nodes.items()
@@ -152,11 +157,13 @@ def report(cfg: PipelineConfig, ref: str = "latest") -> Tuple[List[str], int]:
         return lines + [f"  No report for this run: {names.EVALUATION_REPORTER} {state}; "
                         f"see `python -m pipeline runs show {run.name}`"], status
     summary = _with_run_facts(summary, cfg, run, nodes)
+    if not blessed:  # the short line naming the failed checks; their values are in the table below
+        lines.append("  " + summary_lib.verdict(summary).splitlines()[0])
     path = html_path(cfg, run.name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(render.render(summary))
-    trained = hyperparameters.lines(nodes.get("Trainer"))
+    trained = hyperparameters.lines(nodes.get("Trainer"), metadata.settings_given(run))
     if trained:
         trained = ["Hyperparameters (source: default, flag, env or tuned):"] + trained
     return (lines + _threshold_lines(summary) + _serving_lines(summary) + _data_check_lines(summary) + _metric_lines(summary)

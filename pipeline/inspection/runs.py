@@ -51,7 +51,7 @@ def show_run(cfg: PipelineConfig, ref: str) -> List[str]:
             message = metadata.error_message(node.execution) or "see the run log"
             lines.append("      error: " + message.replace("\n", "\n      "))
     lines += search_record.lines(_search(nodes.get(names.TUNER)))
-    trained = hyperparameters.lines(nodes.get("Trainer"), indent="  ")
+    trained = hyperparameters.lines(nodes.get("Trainer"), metadata.settings_given(run), indent="  ")
     if trained:
         lines += ["Hyperparameters (source: default, flag, env or tuned):"] + trained
     return lines + _verdict_lines(run_summary.summarize(store, run, nodes))
@@ -66,7 +66,9 @@ def _search(tuner: Optional[metadata.NodeExecution]) -> Optional[dict]:
 def _verdict_lines(summary: run_summary.RunSummary) -> List[str]:
     if summary.blessed is None:
         return ["Verdict: not evaluated"]
-    lines = [f"Verdict: {summary.verdict or ('blessed' if summary.blessed else 'not blessed')}",
+    # The short line, then each failed check's (summary.verdict: text.verdict's lines).
+    verdict = (summary.verdict or ("blessed" if summary.blessed else "not blessed")).splitlines()
+    lines = [f"Verdict: {verdict[0]}"] + ["  " + line for line in verdict[1:]] + [
              f"  accuracy {text.pct(summary.accuracy)}"
              + (f", baseline {text.pct(summary.baseline_accuracy)}" if summary.baseline_accuracy is not None else "")]
     lines.append(f"  baseline model: {summary.baseline_text}")
@@ -93,7 +95,7 @@ def _facts(store, run) -> Dict[str, object]:
     trainer = nodes.get("Trainer")
     if trainer:
         props = metadata.exec_properties(trainer.execution)
-        used = hyperparameters.used(trainer)
+        used = hyperparameters.used(trainer, metadata.settings_given(run))
         for key, value, _ in used:
             facts[f"hparam {key}"] = value
         # Where the values came from, for those that are not defaults.

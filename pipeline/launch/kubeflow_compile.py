@@ -19,7 +19,6 @@ runner file (pipeline/kubeflow_runner.py) both compile through
 """
 import itertools
 import os
-import re
 from typing import Dict, List, Optional
 
 from foundation import fs, names
@@ -27,8 +26,6 @@ from foundation.errors import ConfigError, UserError
 from pipeline import config as config_lib
 from pipeline.process import object_store
 
-# KFP 2 (and Vertex) accept only these pipeline names.
-PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Every task's container command (pipeline/launch/kubeflow_task.py).
 COMMAND = ["python", "-m", "pipeline.launch.kubeflow_task"]
 UNCACHED_TASKS = (names.BASELINE, names.BASELINE_STATISTICS)
@@ -59,11 +56,6 @@ def check(config: config_lib.PipelineConfig) -> None:
             "no container image for the Kubeflow tasks: build and push the "
             "Dockerfile's image, then pass --image REGISTRY/mnist-tfx:TAG "
             "(or set MNIST_TFX_IMAGE)"
-        )
-    if not PIPELINE_NAME.fullmatch(config.pipeline_name):
-        raise ConfigError(
-            f"pipeline name {config.pipeline_name!r}: Kubeflow Pipelines takes "
-            "lowercase letters, digits and dashes only"
         )
     object_store.check_no_credentials(config)
 

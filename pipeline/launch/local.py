@@ -10,6 +10,7 @@ throughout, and first cleans up after any earlier run that was killed.
 import glob
 import os
 import shutil
+import time
 from typing import List, Optional
 
 # Not `tfx.v1`: it also imports the Google Cloud extensions (aiplatform),
@@ -56,6 +57,7 @@ def run(
     object_store.configure_process(config)  # for --mnist-dir s3://...
     with dir_lock.hold(config.output_dir):
         _recover_from_killed_runs(config)
+        started_ms = int(time.time() * 1000)
         try:
             # One process runs every executor here: the Evaluator's starts
             # the ServingCheck's probe (components/serving_check/early.py).
@@ -72,3 +74,6 @@ def run(
         except Exception as error:
             metadata.record_failure(config.metadata_path, config.pipeline_name, error)
             raise
+        finally:
+            metadata.record_settings_given(
+                config.metadata_path, config.pipeline_name, started_ms, config.explicit)

@@ -14,6 +14,8 @@ imports nothing heavy at its top; `run_entry`, before `main` runs:
     its modules would shadow others as top-level names;
   - optionally quiets TensorFlow's C++ logging (it must be set before
     TensorFlow loads), and sets up s3:// (tensorflow-io) up front;
+  - guards sys.stdout and sys.stderr against a reader that goes away
+    (closed_pipe.py), so `... | head` keeps the command's exit status;
 
 then reports what `main` raised (a UserError as one line, anything else with
 its traceback) and ends the process with main's status, through the
@@ -21,8 +23,9 @@ tensorflow-io workaround below.
 
 A runner file is also executed *inside* the tfx CLI's own process by `tfx
 pipeline create` (tfx/tools/cli/handler/base_handler.py, execute_dsl): there
-`main` runs bare, nothing is caught, and the process is left to the tfx CLI,
-which must live on to save the pipeline.
+`main` runs bare and the process is left to the tfx CLI, which must live on to
+save the pipeline; only a UserError (a bad setting) is printed as one line,
+and ends it with its status, since there is no pipeline to save.
 """
 import logging
 import os
@@ -32,6 +35,7 @@ from typing import Callable, NoReturn, Optional
 
 from foundation import fs, keras_choice, pins
 from foundation.errors import UserError
+from pipeline.process import closed_pipe
 
 Main = Callable[[], Optional[int]]
 
@@ -68,12 +72,15 @@ def print_user_error(error: UserError, verbose: bool = False) -> None:
 
 
 def report_errors(main: Main) -> int:
-    """main()'s status; a UserError printed as `error: ...`, anything else
-    with its traceback; either way status 1."""
+    """main()'s status; a UserError printed as `error: ...`, with its status
+    (1, or 2 for a bad setting), anything else with its traceback, status 1."""
     try:
         return main() or 0
     except UserError as e:
         print_user_error(e)
+        return e.exit_status
+    except BrokenPipeError:  # a pipe written to unguarded (closed_pipe): no traceback for it
+        closed_pipe.to_devnull(sys.stdout)
         return 1
     except Exception:
         # On the terminal, not only in the run's log: an unexpected error
@@ -97,10 +104,16 @@ def run_entry(
     """
     if script is not None and not is_program(script):
         prepare()
-        main()  # inside the tfx CLI: its errors and its exit are the CLI's
+        try:
+            main()  # inside the tfx CLI: its other errors and its exit are the CLI's
+        except UserError as e:  # e.g. a bad setting: the CLI cannot save the pipeline
+            print_user_error(e)
+            raise SystemExit(e.exit_status) from None
         return
     if script is not None:
         _drop_script_directory(script)
+    # A reader that goes away (`| head`) ends no command, nor changes its status.
+    sys.stdout, sys.stderr = closed_pipe.guard(sys.stdout), closed_pipe.guard(sys.stderr)
     status = report_errors(lambda: _prepared(main, quiet, s3))
     exit_process(status)
 

@@ -16,8 +16,13 @@ from typing import Callable, Iterator, TypeVar
 
 from absl import logging as absl_logging
 
-# The LocalDagRunner's own messages when a component starts and ends.
+from pipeline.process import closed_pipe
+
+# The LocalDagRunner's own messages when a component starts and ends
+# (tfx/orchestration/local/local_dag_runner.py), and its launcher's once it
+# knows whether the cache answers (tfx/orchestration/portable/launcher.py).
 _STARTED, _FINISHED = "Component %s is running.", "Component %s is finished."
+_CACHED, _EXECUTING = "A cached execution %d is used.", "Going to run a new execution %d"
 
 T = TypeVar("T")
 
@@ -32,23 +37,35 @@ def quiet_before_tensorflow() -> None:
 
 
 class _ComponentProgress(logging.Handler):
-    """Prints one line when each component starts and one when it ends."""
+    """One line when a component starts to run and one when it is done, or
+    one line, `cached`, when TFX's cache answers for it. The LocalDagRunner
+    runs one component at a time, so the launcher's messages between a
+    component's start and end are that component's."""
 
     def __init__(self, stream):
         super().__init__(logging.INFO)
         self.stream = stream
-        self.started = {}
+        self.current = None
+        self.started = 0.0
+        self.cached = False
+
+    def _line(self, text: str) -> None:
+        print(f"  {self.current:31s} {text}", file=self.stream, flush=True)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg not in (_STARTED, _FINISHED) or not record.args:
+        if record.msg == _STARTED and record.args:
+            self.current, self.started, self.cached = record.args[0], time.monotonic(), False
+        elif self.current is None:
             return
-        node = record.args[0]
-        if record.msg == _STARTED:
-            self.started[node] = time.monotonic()
-            print(f"  {node:31s} running...", file=self.stream, flush=True)
-        else:
-            seconds = time.monotonic() - self.started.pop(node, time.monotonic())
-            print(f"  {node:31s} done in {seconds:.1f} s", file=self.stream, flush=True)
+        elif record.msg == _CACHED:
+            self.cached = True
+            self._line("cached")
+        elif record.msg == _EXECUTING:
+            self._line("running...")
+        elif record.msg == _FINISHED:
+            if not self.cached:
+                self._line(f"done in {time.monotonic() - self.started:.1f} s")
+            self.current = None
 
 
 @contextlib.contextmanager
@@ -59,8 +76,8 @@ def native_output_to(log_path: str) -> Iterator[None]:
     sys.stderr.flush()
     saved = {fd: os.dup(fd) for fd in (1, 2)}
     old_streams = sys.stdout, sys.stderr
-    sys.stdout = open(saved[1], "w", buffering=1, closefd=False)
-    sys.stderr = open(saved[2], "w", buffering=1, closefd=False)
+    sys.stdout = closed_pipe.guard(open(saved[1], "w", buffering=1, closefd=False))
+    sys.stderr = closed_pipe.guard(open(saved[2], "w", buffering=1, closefd=False))
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     # Python logging goes to the log too: the root logger gets a file handler
     # (which also turns libraries' later logging.basicConfig() into no-ops).

@@ -137,7 +137,8 @@ def test_summary_numbers_are_tfmas_own(runs, which):
     if which == "blessed":
         assert recorded[summary_lib.BASELINE_ACCURACY_PROPERTY] is None
     else:
-        assert recorded[summary_lib.VERDICT_PROPERTY].startswith("not blessed: sparse_categorical_accuracy 0.")
+        assert recorded[summary_lib.VERDICT_PROPERTY].startswith("not blessed: failed accuracy >= 0.999")
+        assert "\n  sparse_categorical_accuracy 0." in recorded[summary_lib.VERDICT_PROPERTY]
         assert recorded[summary_lib.BASELINE_ACCURACY_PROPERTY] == pytest.approx(baseline_overall)
 
     data = summary["data"]
