@@ -28,8 +28,8 @@ import tempfile
 import time
 from typing import Callable, Dict, List
 
+from foundation import names
 from pipeline import config as config_lib
-from pipeline import dag
 from pipeline.inspection import metadata
 from pipeline.process import boundary
 
@@ -63,7 +63,7 @@ def _ingest(mnist_dir: str, work: str) -> str:
 
     examples = standard_artifacts.Examples()
     examples.uri = os.path.join(work, "examples")
-    executor.Executor().Do({}, {executor.EXAMPLES_KEY: [examples]}, {executor.MNIST_DIR_KEY: mnist_dir})
+    executor.Executor().Do({}, {names.EXAMPLES_KEY: [examples]}, {executor.MNIST_DIR_KEY: mnist_dir})
     return examples.uri
 
 
@@ -84,7 +84,7 @@ def _fixed(tree: str, args, work: str, log_path: str) -> Dict[str, float]:
     nodes = metadata.executions(store, fresh_run)
     shutil.rmtree(output_dir, ignore_errors=True)
     return {"non-training components, s": sum(
-        metadata.wall_seconds(n.execution) for node, n in nodes.items() if node != dag.TRAINER),
+        metadata.wall_seconds(n.execution) for node, n in nodes.items() if node != names.TRAINER),
         "cached re-run, s": cached}
 
 
