@@ -81,7 +81,7 @@ def allowed(field: dataclasses.Field) -> str:
     if rule.at_least is not None and rule.at_most is not None:
         return f"{what} from {_figure(rule.at_least)} to {_figure(rule.at_most)}"
     if rule.above is not None and rule.below is not None:
-        return f"{what} between {_figure(rule.above)} and {_figure(rule.below)}, neither"
+        return f"{what} above {_figure(rule.above)} and below {_figure(rule.below)}"
     bounds = [f"> {_figure(rule.above)}" if rule.above is not None else "",
               f">= {_figure(rule.at_least)}" if rule.at_least is not None else "",
               f"<= {_figure(rule.at_most)}" if rule.at_most is not None else "",

@@ -66,7 +66,7 @@ def test_object_store_paths_are_kept_as_given():
         ({"MNIST_TFX_STRATEGY": "mirrored", "MNIST_TFX_LOOP": "fit"},
          "MNIST_TFX_STRATEGY=mirrored with MNIST_TFX_LOOP=fit: strategy 'mirrored' distributes the custom loop only"),
         ({"MNIST_TFX_TUNER_HOLDOUT_SHARE": "1"},
-         "MNIST_TFX_TUNER_HOLDOUT_SHARE=1: must be a number between 0 and 1, neither"),
+         "MNIST_TFX_TUNER_HOLDOUT_SHARE=1: must be a number above 0 and below 1"),
     ],
 )
 def test_bad_settings_are_reported(env, message):
