@@ -57,7 +57,7 @@ def run_fn(fn_args) -> None:
         model = build_model(chosen.policy)
     print(
         f"Training {model.name} with the {config.loop!r} loop on {keras}: "
-        f"{config.epochs} epochs, batch {config.batch_size}, "
+        f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}, batch {config.batch_size}, "
         f"strategy {config.strategy!r}",
         flush=True,
     )
