@@ -148,9 +148,8 @@ def _built_module_wheel(instance_name: str, module_path: str, pipeline_root: str
     project = re.sub(r"[-_.]+", "_", f"tfx-user-code-{instance_name}").lower()
     wheels = os.path.join(pipeline_root, "_wheels")
     name = f"{project}-0.0+{version}-py3-none-any.whl"
-    if fileio.exists(wheels) and name in [n.lower() for n in fileio.listdir(wheels)]:
-        return os.path.join(wheels, next(n for n in fileio.listdir(wheels) if n.lower() == name))
-    return None
+    found = [n for n in fileio.listdir(wheels) if n.lower() == name] if fileio.exists(wheels) else []
+    return os.path.join(wheels, found[0]) if found else None
 
 
 def reuse_built_module_wheels() -> None:

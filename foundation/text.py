@@ -58,10 +58,11 @@ def verdict(blessed: bool, failed: Sequence[FailedCheck] = (), note: str = "") -
         groups.setdefault((check, condition), []).append(digit)
     named = []
     for (check, condition), digits in groups.items():
-        overall = [d for d in digits if d is None]
+        if None in digits:
+            named.append(f"{check} {condition}")
         per_digit = [d for d in digits if d is not None]
-        named += [f"{check} {condition}"] * bool(overall)
-        named += [f"{_digits(per_digit)} {check} {condition}"] * bool(per_digit)
+        if per_digit:
+            named.append(f"{_digits(per_digit)} {check} {condition}")
     return ["not blessed: failed " + "; ".join(named)] + ["  " + detail for *_, detail in failed]
 
 

@@ -17,8 +17,8 @@ from trainer_module.summaries import Summaries
 EXAMPLES, BATCH = 187, 8
 # All batches full, as in the default run (60,000 = 1,875 x 32). A short last
 # batch retraces the one-step-per-call train step, and the new trace's dropout
-# ops start their random streams afresh, where a group's draw on from the same
-# stream: with dropout on, the same masks need full batches.
+# ops start their random streams afresh, while a group keeps drawing from the
+# same stream: with dropout on, the same masks need full batches.
 FULL_BATCHES_EXAMPLES = 184
 EPOCHS = 2
 
